@@ -1,0 +1,75 @@
+// Check-ins are written off the request path: coalesced per server and
+// flushed in one transaction every `intervalMs`, so a crash loses at most that
+// window and a row is only ever written whole.
+import type { AgentStore, CheckinRecord } from '../db/agent-store.js';
+import type { PortalEvents } from '../events.js';
+import type { Logger } from '../log.js';
+
+export interface CheckinStats {
+  accepted: number;
+  flushed: number;
+  malformed: number;
+  flushErrors: number;
+  pending: number;
+}
+
+/** Buffers check-in writes and flushes them in batches. */
+export class CheckinBuffer {
+  private pending = new Map<number, CheckinRecord>();
+  private timer: NodeJS.Timeout | null = null;
+  readonly stats: CheckinStats = { accepted: 0, flushed: 0, malformed: 0, flushErrors: 0, pending: 0 };
+
+  constructor(
+    private readonly store: AgentStore,
+    private readonly events: PortalEvents,
+    private readonly log: Logger,
+    private readonly intervalMs: number,
+    private readonly maxPending = 100_000,
+  ) {}
+
+  /** Queues a check-in; a newer one for the same server replaces the older. */
+  add(record: CheckinRecord): void {
+    this.pending.set(record.serverRowId, record);
+    this.stats.accepted++;
+    if (this.pending.size >= this.maxPending) this.flush();
+  }
+
+  /** Counts a check-in whose payload could not be parsed. */
+  countMalformed(): void {
+    this.stats.malformed++;
+  }
+
+  start(): void {
+    this.timer ??= setInterval(() => this.flush(), this.intervalMs);
+    this.timer.unref();
+  }
+
+  /** Writes everything pending now; on failure the records stay queued for the next try. */
+  flush(): number {
+    if (this.pending.size === 0) return 0;
+    const batch = [...this.pending.values()];
+    this.pending = new Map();
+    try {
+      this.store.applyCheckins(batch);
+    } catch (err) {
+      this.stats.flushErrors++;
+      this.log.error({ err, size: batch.length }, 'check-in flush failed; will retry');
+      for (const r of batch) if (!this.pending.has(r.serverRowId)) this.pending.set(r.serverRowId, r);
+      return 0;
+    }
+    this.stats.flushed += batch.length;
+    this.events.emit('checkins', { count: batch.length, firstOfServers: 0 });
+    return batch.length;
+  }
+
+  /** Stops the timer and writes what is left. */
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    this.flush();
+  }
+
+  get size(): number {
+    return this.pending.size;
+  }
+}

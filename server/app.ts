@@ -1,0 +1,126 @@
+// Builds the portal: database, agent path, GraphQL, HTTP server. main.ts only
+// starts it; tests build one per temporary data directory.
+import { mkdirSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { createYoga } from 'graphql-yoga';
+import { CheckinBuffer } from './agent/checkin-buffer.js';
+import type { AgentDeps } from './agent/deps.js';
+import type { Config } from './config.js';
+import { openDatabase, type Database } from './db/index.js';
+import { PortalEvents } from './events.js';
+import type { GraphQLContext } from './graphql/context.js';
+import { schema } from './graphql/schema.js';
+import { createRouter } from './http/router.js';
+import { sendText } from './http/plain.js';
+import { createLogger, type Logger } from './log.js';
+import { FeedIndex } from './patches/feed-index.js';
+
+export interface App {
+  config: Config;
+  db: Database;
+  agent: AgentDeps;
+  events: PortalEvents;
+  log: Logger;
+  server: http.Server;
+  /** Listens; resolves with the bound address. */
+  start(): Promise<{ host: string; port: number; url: string }>;
+  /** Stops accepting, finishes in-flight requests, flushes check-ins, closes the database. */
+  stop(): Promise<void>;
+}
+
+export interface BuildOptions {
+  logger?: Logger;
+  now?: () => number;
+}
+
+/** Assembles the whole portal for one configuration. */
+export async function buildApp(config: Config, opts: BuildOptions = {}): Promise<App> {
+  const log = opts.logger ?? createLogger(config.logLevel);
+  const now = opts.now ?? Date.now;
+  mkdirSync(config.dataDir, { recursive: true });
+  const patchStoreDir = path.join(config.dataDir, 'patches');
+  mkdirSync(patchStoreDir, { recursive: true });
+  const db = await openDatabase(config);
+  const events = new PortalEvents();
+  const index = new FeedIndex(db.prisma, log);
+  await index.reload();
+  const checkins = new CheckinBuffer(db.agentStore, events, log, config.checkinFlushMs);
+  const agent: AgentDeps = { store: db.agentStore, index, checkins, events, log, now, trustProxy: config.trustProxy, patchStoreDir };
+  const startedAt = now();
+
+  const yoga = createYoga<{ req: http.IncomingMessage; res: http.ServerResponse }, GraphQLContext>({
+    schema,
+    graphqlEndpoint: '/graphql',
+    landingPage: false,
+    maskedErrors: true,
+    logging: {
+      debug: (...a) => log.debug(a.map(String).join(' ')),
+      info: (...a) => log.info(a.map(String).join(' ')),
+      warn: (...a) => log.warn(a.map(String).join(' ')),
+      error: (...a) => log.error(a.map(String).join(' ')),
+    },
+    context: () => ({ prisma: db.prisma, user: null, checkins, startedAt }),
+  });
+
+  const router = createRouter({
+    agent,
+    graphql: (req, res) => yoga(req, res),
+    extra: { healthz: (_req, res) => sendText(res, 200, 'ok\n') },
+  });
+
+  const inFlight = new Set<http.ServerResponse>();
+  const server = http.createServer({ requestTimeout: 60_000, headersTimeout: 20_000, keepAliveTimeout: 5_000 }, (req, res) => {
+    inFlight.add(res);
+    res.on('close', () => inFlight.delete(res));
+    Promise.resolve(router(req, res)).catch((err: unknown) => {
+      log.error({ err, url: redactUrl(req.url) }, 'request failed');
+      if (!res.headersSent) sendText(res, 500, 'Internal Server Error\n');
+      else res.destroy();
+    });
+  });
+  server.on('clientError', (_err, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+  });
+
+  let stopping: Promise<void> | null = null;
+  return {
+    config, db, agent, events, log, server,
+    async start() {
+      checkins.start();
+      index.watch();
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(config.port, config.host, () => resolve());
+      });
+      const addr = server.address() as AddressInfo;
+      const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+      const url = `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${addr.port}`;
+      log.info({ url, dataDir: config.dataDir }, 'portal listening');
+      return { host: addr.address, port: addr.port, url };
+    },
+    stop() {
+      stopping ??= (async () => {
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
+        const deadline = Date.now() + 10_000;
+        while (inFlight.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+        server.closeAllConnections();
+        await closed;
+        index.stop();
+        checkins.stop();
+        await db.close();
+        log.info('portal stopped');
+      })();
+      return stopping;
+    },
+  };
+}
+
+/** The request URL with any check-in payload cut off (it carries the server id). */
+export function redactUrl(url: string | undefined): string {
+  if (!url) return '';
+  const q = url.indexOf('?');
+  return q < 0 ? url.slice(0, 300) : `${url.slice(0, Math.min(q, 300))}?…`;
+}
