@@ -8,7 +8,7 @@ import { migrateSqlite } from '../server/db/migrate.js';
 import { openSqlite } from '../server/db/sqlite.js';
 import { diffDatabaseToSchema, openSchemaEngine } from './lib/schema-engine.js';
 
-const SCHEMA = path.resolve('prisma/schema.prisma');
+const SCHEMA = path.resolve(process.env.EPORTAL_PRISMA_SCHEMA ?? 'prisma/schema.prisma');
 const MIGRATIONS = path.resolve('prisma/migrations');
 
 async function pendingSql(): Promise<string> {
@@ -19,7 +19,7 @@ async function pendingSql(): Promise<string> {
     migrateSqlite(db, MIGRATIONS);
     db.close();
     const engine = await openSchemaEngine(SCHEMA, file);
-    const sql = await diffDatabaseToSchema(engine, SCHEMA, file);
+    const sql = await diffDatabaseToSchema(engine, SCHEMA);
     // An empty diff is printed as a comment by the engine.
     return sql.split('\n').every((l) => l.trim() === '' || l.startsWith('--')) ? '' : sql;
   } finally {

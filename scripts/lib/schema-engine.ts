@@ -29,7 +29,7 @@ export async function openSchemaEngine(schemaFile: string, dbFile: string): Prom
 }
 
 /** Diff SQL that takes the database file to the schema; empty when in sync. */
-export async function diffDatabaseToSchema(engine: WasmEngine, schemaFile: string, dbFile: string): Promise<string> {
+export async function diffDatabaseToSchema(engine: WasmEngine, schemaFile: string): Promise<string> {
   const result = await engine.diff({
     from: { tag: 'schemaDatasource', files: [{ path: schemaFile, content: readFileSync(schemaFile, 'utf8') }], configDir: path.dirname(schemaFile) },
     to: { tag: 'schemaDatamodel', files: [{ path: schemaFile, content: readFileSync(schemaFile, 'utf8') }] },

@@ -29,7 +29,10 @@ export class CheckinBuffer {
 
   /** Queues a check-in; a newer one for the same server replaces the older. */
   add(record: CheckinRecord): void {
-    this.pending.set(record.serverRowId, record);
+    const prev = this.pending.get(record.serverRowId);
+    // A payload-less check-in must not erase what a pending one reported.
+    const merged = prev && !record.hasPayload ? { ...prev, at: record.at, ip: record.ip, kernelId: record.kernelId } : record;
+    this.pending.set(record.serverRowId, merged);
     this.stats.accepted++;
     if (this.pending.size >= this.maxPending) this.flush();
   }

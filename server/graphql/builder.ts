@@ -8,7 +8,9 @@ export const builder = new SchemaBuilder<{
   Context: GraphQLContext;
   AuthScopes: { public: boolean; user: boolean; admin: boolean };
   Scalars: { DateTime: { Input: Date; Output: Date } };
+  DefaultFieldNullability: false;
 }>({
+  defaultFieldNullability: false,
   plugins: [ScopeAuthPlugin],
   scopeAuth: {
     authScopes: (ctx) => ({
