@@ -16,6 +16,8 @@ import { createRouter } from './http/router.js';
 import { sendText } from './http/plain.js';
 import { createLogger, type Logger } from './log.js';
 import { FeedIndex } from './patches/feed-index.js';
+import { cleanStore } from './patches/store.js';
+import { handleMonitoring } from './agent/monitoring.js';
 
 export interface App {
   config: Config;
@@ -43,6 +45,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   const patchStoreDir = path.join(config.dataDir, 'patches');
   mkdirSync(patchStoreDir, { recursive: true });
   const db = await openDatabase(config);
+  await cleanStore(db.prisma, patchStoreDir, log);
   const events = new PortalEvents();
   const index = new FeedIndex(db.prisma, log);
   await index.reload();
@@ -67,6 +70,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   const router = createRouter({
     agent,
     graphql: (req, res) => yoga(req, res),
+    monitoring: (req, res, kind, key) => handleMonitoring({ prisma: db.prisma, index, inactiveHours: config.inactiveHours, now }, req, res, kind, key),
     extra: { healthz: (_req, res) => sendText(res, 200, 'ok\n') },
   });
 
@@ -109,7 +113,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
         server.closeAllConnections();
         await closed;
         index.stop();
-        checkins.stop();
+        await checkins.stop();
         await db.close();
         log.info('portal stopped');
       })();

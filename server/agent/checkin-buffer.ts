@@ -4,12 +4,14 @@
 import type { AgentStore, CheckinRecord } from '../db/agent-store.js';
 import type { PortalEvents } from '../events.js';
 import type { Logger } from '../log.js';
+import { isBusy } from '../db/busy.js';
 
 export interface CheckinStats {
   accepted: number;
   flushed: number;
   malformed: number;
   flushErrors: number;
+  busyRetries: number;
   pending: number;
 }
 
@@ -17,7 +19,7 @@ export interface CheckinStats {
 export class CheckinBuffer {
   private pending = new Map<number, CheckinRecord>();
   private timer: NodeJS.Timeout | null = null;
-  readonly stats: CheckinStats = { accepted: 0, flushed: 0, malformed: 0, flushErrors: 0, pending: 0 };
+  readonly stats: CheckinStats = { accepted: 0, flushed: 0, malformed: 0, flushErrors: 0, busyRetries: 0, pending: 0 };
 
   constructor(
     private readonly store: AgentStore,
@@ -55,8 +57,12 @@ export class CheckinBuffer {
     try {
       this.store.applyCheckins(batch);
     } catch (err) {
-      this.stats.flushErrors++;
-      this.log.error({ err, size: batch.length }, 'check-in flush failed; will retry');
+      // a lock held elsewhere is normal contention, not an error worth a log line
+      if (isBusy(err)) this.stats.busyRetries++;
+      else {
+        this.stats.flushErrors++;
+        this.log.error({ err, size: batch.length }, 'check-in flush failed; will retry');
+      }
       for (const r of batch) if (!this.pending.has(r.serverRowId)) this.pending.set(r.serverRowId, r);
       return 0;
     }
@@ -65,11 +71,20 @@ export class CheckinBuffer {
     return batch.length;
   }
 
-  /** Stops the timer and writes what is left. */
-  stop(): void {
+  /** Stops the timer and writes what is left, waiting out locks held elsewhere (up to `budgetMs`). */
+  async stop(budgetMs = 10_000): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
-    this.flush();
+    const deadline = Date.now() + budgetMs;
+    while (this.pending.size > 0) {
+      this.flush();
+      if (this.pending.size === 0) break;
+      if (Date.now() > deadline) {
+        this.log.error({ lost: this.pending.size }, 'could not write the last check-ins before stopping');
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
   }
 
   get size(): number {

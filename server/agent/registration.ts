@@ -3,8 +3,10 @@
 import type { AgentDeps } from './deps.js';
 import { generateServerId, hashServerId, plausibleServerId, serverIdHint } from './server-id.js';
 import { parseTags } from './tags.js';
+import { retryWhileBusy } from '../db/busy.js';
 
 export type PlainReply = Record<string, string | number | boolean>;
+type Endpoint = (deps: AgentDeps, q: URLSearchParams, ip: string) => PlainReply | Promise<PlainReply>;
 
 const MAX_HOSTNAME = 255;
 
@@ -13,7 +15,7 @@ function cleanText(s: string, max: number): string {
 }
 
 /** `register_server.plain?hostname=&key=` → code 0 + server_id, 2 unknown key, 3 limit reached. */
-export function registerServer(deps: AgentDeps, q: URLSearchParams, ip: string): PlainReply {
+export async function registerServer(deps: AgentDeps, q: URLSearchParams, ip: string): Promise<PlainReply> {
   const key = q.get('key') ?? '';
   if (key === '' || key.length > 128) return { code: 2, message: 'Invalid key' };
   const hostname = cleanText(q.get('hostname') ?? '', MAX_HOSTNAME);
@@ -21,7 +23,8 @@ export function registerServer(deps: AgentDeps, q: URLSearchParams, ip: string):
   for (let attempt = 0; attempt < 3; attempt++) {
     const serverId = generateServerId();
     try {
-      const r = deps.store.register({ key, hostname, ip, idHash: hashServerId(serverId), idHint: serverIdHint(serverId), at: deps.now() });
+      const input = { key, hostname, ip, idHash: hashServerId(serverId), idHint: serverIdHint(serverId), at: deps.now() };
+      const r = await retryWhileBusy(() => deps.store.register(input));
       if (r.code === 2) return { code: 2, message: 'Invalid key' };
       if (r.code === 3) return { code: 3, message: 'Server limit reached for this key' };
       deps.events.emit('serverRegistered', { rowId: r.rowId, keyId: null });
@@ -35,21 +38,21 @@ export function registerServer(deps: AgentDeps, q: URLSearchParams, ip: string):
 }
 
 /** `unregister_server.plain?server_id=` → success: true|false. */
-export function unregisterServer(deps: AgentDeps, q: URLSearchParams): PlainReply {
+export async function unregisterServer(deps: AgentDeps, q: URLSearchParams): Promise<PlainReply> {
   const id = q.get('server_id') ?? '';
-  if (!plausibleServerId(id) || !deps.store.unregister(hashServerId(id))) return { success: false, message: 'Server not found' };
+  if (!plausibleServerId(id) || !(await retryWhileBusy(() => deps.store.unregister(hashServerId(id))))) return { success: false, message: 'Server not found' };
   deps.events.emit('serverUnregistered', { count: 1 });
   return { success: true };
 }
 
 /** `tag_server.plain?server_id=&tag=` → code 0, -1 unknown server, 1 bad tags. */
-export function tagServer(deps: AgentDeps, q: URLSearchParams): PlainReply {
+export async function tagServer(deps: AgentDeps, q: URLSearchParams): Promise<PlainReply> {
   const id = q.get('server_id') ?? '';
   const tagParam = q.get('tag');
   if (tagParam === null) return { code: 1, message: 'tag parameter is required (an empty value removes all tags)' };
   const parsed = parseTags(tagParam);
   if (!parsed.ok) return { code: 1, message: parsed.message };
-  if (!plausibleServerId(id) || !deps.store.setTags(hashServerId(id), parsed.tags)) return { code: -1, message: 'Server not found' };
+  if (!plausibleServerId(id) || !(await retryWhileBusy(() => deps.store.setTags(hashServerId(id), parsed.tags)))) return { code: -1, message: 'Server not found' };
   return { code: 0 };
 }
 
@@ -72,7 +75,7 @@ export function registerNagiosKey(deps: AgentDeps, q: URLSearchParams): PlainRep
 }
 
 /** The `*.plain` endpoints by path below REGISTRATION_URL. */
-export const PLAIN_ENDPOINTS: Record<string, (deps: AgentDeps, q: URLSearchParams, ip: string) => PlainReply> = {
+export const PLAIN_ENDPOINTS: Record<string, Endpoint> = {
   'register_server.plain': registerServer,
   'unregister_server.plain': unregisterServer,
   'tag_server.plain': tagServer,

@@ -38,7 +38,9 @@ export async function openDatabase(config: Pick<Config, 'dbFile' | 'databaseUrl'
   ensureDefaultFeed(sqlite);
   const adapter = new PrismaBetterSqlite3({ url: `file:${config.dbFile}`, timeout: 10000 }, { timestampFormat: 'unixepoch-ms' });
   const prisma = new PrismaClient({ adapter });
-  const agentStore = new SqliteAgentStore(sqlite);
+  // see busy.ts: the hot-path connection never blocks the event loop on a lock
+  const agentConn = openSqlite(config.dbFile, { busyTimeoutMs: 0 });
+  const agentStore = new SqliteAgentStore(agentConn);
   return {
     prisma,
     agentStore,
@@ -46,6 +48,7 @@ export async function openDatabase(config: Pick<Config, 'dbFile' | 'databaseUrl'
     async close() {
       await prisma.$disconnect();
       agentStore.close();
+      agentConn.close();
       sqlite.close();
     },
   };

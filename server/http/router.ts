@@ -66,7 +66,7 @@ export function createRouter(parts: RouterParts): Handler {
       const endpoint = PLAIN_ENDPOINTS[rest.join('/')];
       if (!endpoint) return sendPlain(res, { code: -1, message: 'unknown endpoint' }, 404);
       const params = new URLSearchParams(query);
-      return sendPlain(res, endpoint(agent, params, clientIp(req, agent.trustProxy)));
+      return sendPlain(res, await endpoint(agent, params, clientIp(req, agent.trustProxy)));
     }
     if (s0 === 'admin') {
       if (parts.console) return parts.console(req, res, segments.slice(1));

@@ -46,6 +46,7 @@ CREATE TABLE "Feed" (
     "autoUpdate" BOOLEAN NOT NULL DEFAULT false,
     "deployAfterHours" INTEGER NOT NULL DEFAULT 0,
     "channel" TEXT NOT NULL DEFAULT 'default',
+    "revision" INTEGER NOT NULL DEFAULT 0,
     "createdAt" DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP
 );
 
