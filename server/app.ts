@@ -4,14 +4,13 @@ import { mkdirSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { createYoga } from 'graphql-yoga';
 import { CheckinBuffer } from './agent/checkin-buffer.js';
 import type { AgentDeps } from './agent/deps.js';
 import type { Config } from './config.js';
 import { openDatabase, type Database } from './db/index.js';
 import { PortalEvents } from './events.js';
-import type { GraphQLContext } from './graphql/context.js';
-import { schema } from './graphql/schema.js';
+import { createGraphQLServer } from './graphql/server.js';
+import { startJobs, type Jobs } from './jobs/index.js';
 import { createRouter } from './http/router.js';
 import { sendText } from './http/plain.js';
 import { createLogger, type Logger } from './log.js';
@@ -35,6 +34,8 @@ export interface App {
 export interface BuildOptions {
   logger?: Logger;
   now?: () => number;
+  /** false: do not start scheduled jobs (tests that drive them by hand) */
+  jobs?: boolean;
 }
 
 /** Assembles the whole portal for one configuration. */
@@ -53,23 +54,11 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   const agent: AgentDeps = { store: db.agentStore, index, checkins, events, log, now, trustProxy: config.trustProxy, patchStoreDir };
   const startedAt = now();
 
-  const yoga = createYoga<{ req: http.IncomingMessage; res: http.ServerResponse }, GraphQLContext>({
-    schema,
-    graphqlEndpoint: '/graphql',
-    landingPage: false,
-    maskedErrors: true,
-    logging: {
-      debug: (...a) => log.debug(a.map(String).join(' ')),
-      info: (...a) => log.info(a.map(String).join(' ')),
-      warn: (...a) => log.warn(a.map(String).join(' ')),
-      error: (...a) => log.error(a.map(String).join(' ')),
-    },
-    context: () => ({ prisma: db.prisma, user: null, checkins, startedAt }),
-  });
+  const graphql = createGraphQLServer({ config, db, events, index, checkins, log, now, startedAt });
 
   const router = createRouter({
     agent,
-    graphql: (req, res) => yoga(req, res),
+    graphql: (req, res) => graphql.handle(req, res),
     monitoring: (req, res, kind, key) => handleMonitoring({ prisma: db.prisma, index, inactiveHours: config.inactiveHours, now }, req, res, kind, key),
     extra: { healthz: (_req, res) => sendText(res, 200, 'ok\n') },
   });
@@ -84,16 +73,19 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
       else res.destroy();
     });
   });
+  graphql.attach(server);
   server.on('clientError', (_err, socket) => {
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
   });
 
   let stopping: Promise<void> | null = null;
+  let jobs: Jobs | null = null;
   return {
     config, db, agent, events, log, server,
     async start() {
       checkins.start();
       index.watch();
+      if (opts.jobs !== false) jobs = startJobs({ config, db, events, index, log, now, patchStoreDir });
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
         server.listen(config.port, config.host, () => resolve());
@@ -106,6 +98,8 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     },
     stop() {
       stopping ??= (async () => {
+        await jobs?.stop();
+        await graphql.close();
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
         const deadline = Date.now() + 10_000;

@@ -289,7 +289,9 @@ async function main(): Promise<number> {
   };
 
   // 1. create + migrate
-  log(`temp dir ${tmpDir}; portal on ${portalUrl}`);
+  const busyAtStart = await machineBusyPct(1000);
+  out.otherCpuAtStartPct = busyAtStart;
+  log(`temp dir ${tmpDir}; portal on ${portalUrl}; other processes use ${busyAtStart ?? '?'} % of a core`);
   let { p: portal, readyMs } = await startPortal(portalDir, portalPort);
   log(`portal created its database (${readyMs} ms to ready); stopping it to seed`);
   await stopProcess(portal);
@@ -550,6 +552,7 @@ function printTable(out: Record<string, unknown>, c: Record<string, ModeResult>,
   lines.push('');
   lines.push(`Check-in benchmark: ${opt.servers.toLocaleString('en')} servers in the database, load over ${opt.distinct.toLocaleString('en')} distinct server ids`);
   lines.push(`${m.cpus} CPU (${m.cpuModel}), node ${m.node}; portal, baselines and load generator are separate processes on this machine`);
+  lines.push(`CPU used by other processes before the run: ${String(out.otherCpuAtStartPct ?? '?')} % of one core (see "other" per run)`);
   lines.push(`latest.v2?<hex> with AgentSim's payload (${(out.seed as { checkinQueryChars: number }).checkinQueryChars} hex chars) + Basic auth; ${opt.duration} s per run`);
   lines.push(`raw baseline = node:http + better-sqlite3, one UPDATE per request; raw batched = same, UPDATEs batched every ${FLUSH_MS} ms like the portal`);
   lines.push('');

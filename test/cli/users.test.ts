@@ -2,7 +2,7 @@
 // directory. `npm test` builds dist/ first; without dist/ the executable runs
 // the sources through tsx (slower, same behaviour).
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -89,42 +89,34 @@ afterAll(() => {
 });
 
 describe('kc.eportal users', () => {
+  const LIST_HEADER = 'Num | Username\n--- + --------------------------------\n';
+
   it('adds and lists users exactly as the manual shows', async () => {
     const dir = freshDir();
     const add = await kc(dir, ['-a', 'admin', '-p', 'AdminPassword']);
     expect(add).toMatchObject({ code: 0, stdout: "User 'admin' added\n" });
-    expect(add.stderr).toMatch(/creating it/); // first use of the data directory says where the database went
-    expect(await kc(dir, ['--add-user', 'user', '--password', 'UserPassword'])).toMatchObject({ code: 0, stderr: '' });
-    const list = await kc(dir, ['-l']);
-    expect(list).toEqual({
-      code: 0,
-      stdout: 'Num | Username\n--- + --------------------------------\n 1 | admin\n 2 | user\n',
-      stderr: '',
-    });
-    expect(await kc(dir, ['--list-users'])).toMatchObject({ code: 0, stdout: list.stdout });
+    expect(add.stderr).toMatch(/creating it/); // first use of a data directory says where the database went
+    expect(await kc(dir, ['--add-user', 'user', '--password', 'UserPassword'])).toEqual({ code: 0, stdout: "User 'user' added\n", stderr: '' });
+    expect(await kc(dir, ['-l'])).toEqual({ code: 0, stdout: `${LIST_HEADER} 1 | admin\n 2 | user\n`, stderr: '' });
     const row = userRow(dir, 'admin')!;
-    expect(row.source).toBe('local');
+    expect(row).toMatchObject({ source: 'local', readOnly: 0 });
     expect(row.passwordHash).toMatch(/^\$argon2id\$/);
     expect(await verifyPassword(row.passwordHash, 'AdminPassword')).toBe(true);
+    expect(await verifyPassword(userRow(dir, 'user')!.passwordHash, 'UserPassword')).toBe(true);
   });
 
-  it('numbers past 9 users the way the original pads them', async () => {
-    const dir = freshDir();
-    exec(dir, 'SELECT 1'); // creates nothing; the CLI below makes the schema
-    await kc(dir, ['-a', 'u1', '-p', 'password1']);
-    for (let i = 2; i <= 10; i++) exec(dir, "INSERT INTO User (username, passwordHash, source, readOnly, description, createdAt) VALUES (?, NULL, 'local', 0, '', ?)", `u${i}`, Date.now());
-    const { stdout } = await kc(dir, ['-l']);
-    expect(stdout.split('\n').slice(-3)).toEqual([' 9 | u9', '10 | u10', '']);
+  it('lists no users, and pads numbers past 9 like the original', async () => {
+    expect(await kc(await seeded(), ['--list-users'])).toEqual({ code: 0, stdout: LIST_HEADER, stderr: '' });
+    const dir = await seeded(Array.from({ length: 10 }, (_, i) => ({ name: `u${i + 1}` })));
+    expect((await kc(dir, ['-l'])).stdout.split('\n').slice(-3)).toEqual([' 9 | u9', '10 | u10', '']);
   });
 
   it('makes a user read-only and lifts it again', async () => {
-    const dir = freshDir();
-    await kc(dir, ['-a', 'admin', '-p', 'AdminPassword']);
-    await kc(dir, ['-a', 'user', '-p', 'UserPassword']);
+    const dir = await seeded([{ name: 'admin' }, { name: 'user' }]);
     expect(await kc(dir, ['-r', 'user'])).toEqual({ code: 0, stdout: "User 'user' is now readonly\n", stderr: '' });
     expect(userRow(dir, 'user')!.readOnly).toBe(1);
-    // the list stays exactly the manual's two columns
-    expect((await kc(dir, ['-l'])).stdout).toBe('Num | Username\n--- + --------------------------------\n 1 | admin\n 2 | user\n');
+    // the list keeps exactly the manual's two columns
+    expect((await kc(dir, ['-l'])).stdout).toBe(`${LIST_HEADER} 1 | admin\n 2 | user\n`);
     expect(await kc(dir, ['--readonly', 'user'])).toMatchObject({ code: 0, stdout: "User 'user' is now readonly\n" });
     expect(await kc(dir, ['--writable', 'user'])).toEqual({ code: 0, stdout: "User 'user' is no longer readonly\n", stderr: '' });
     expect(userRow(dir, 'user')!.readOnly).toBe(0);
@@ -132,8 +124,7 @@ describe('kc.eportal users', () => {
   });
 
   it('changes a password: the new one verifies, the old one no longer does, sessions are revoked', async () => {
-    const dir = freshDir();
-    await kc(dir, ['-a', 'admin', '-p', 'AdminPassword']);
+    const dir = await seeded([{ name: 'admin' }]);
     exec(
       dir,
       "INSERT INTO Session (tokenHash, userId, createdAt, expiresAt, lastSeenAt, ip, userAgent) VALUES ('t1', (SELECT id FROM User WHERE username = 'admin'), ?, ?, ?, '', '')",
@@ -141,97 +132,82 @@ describe('kc.eportal users', () => {
       Date.now() + 3_600_000,
       Date.now(),
     );
-    const res = await kc(dir, ['-c', 'admin', '-p', 'NewPassword']);
-    expect(res).toEqual({ code: 0, stdout: "Password of user 'admin' changed\n", stderr: '' });
+    expect(await kc(dir, ['-c', 'admin', '-p', 'NewPassword'])).toEqual({ code: 0, stdout: "Password of user 'admin' changed\n", stderr: '' });
     const hash = userRow(dir, 'admin')!.passwordHash;
     expect(await verifyPassword(hash, 'NewPassword')).toBe(true);
-    expect(await verifyPassword(hash, 'AdminPassword')).toBe(false);
+    expect(await verifyPassword(hash, 'SeedPassword')).toBe(false);
     const db = new Database(path.join(dir, 'eportal.sqlite'), { readonly: true });
     expect((db.prepare("SELECT revokedAt FROM Session WHERE tokenHash = 't1'").get() as { revokedAt: number | null }).revokedAt).toBeGreaterThan(0);
     db.close();
-    expect(await kc(dir, ['-c', 'nobody', '-p', 'NewPassword'])).toMatchObject({ code: 1, stderr: "kc.eportal: user 'nobody' does not exist\n" });
+    expect(await kc(dir, ['--change-password', 'nobody', '-p', 'NewPassword'])).toEqual({ code: 1, stdout: '', stderr: "kc.eportal: user 'nobody' does not exist\n" });
   });
 
-  it('refuses to set a password on an LDAP user', async () => {
-    const dir = freshDir();
-    await kc(dir, ['-a', 'admin', '-p', 'AdminPassword']);
-    exec(dir, "INSERT INTO User (username, passwordHash, source, readOnly, description, createdAt) VALUES ('jdoe', NULL, 'ldap', 1, 'LDAP', ?)", Date.now());
-    const res = await kc(dir, ['-c', 'jdoe', '-p', 'NewPassword']);
-    expect(res).toEqual({ code: 1, stdout: '', stderr: "kc.eportal: user 'jdoe' signs in through LDAP: change the password in the directory\n" });
+  it('refuses to set a password on an LDAP user, but lifts its read-only flag', async () => {
+    const dir = await seeded([{ name: 'admin' }, { name: 'jdoe', source: 'ldap' }]);
+    expect(await kc(dir, ['-c', 'jdoe', '-p', 'NewPassword'])).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: "kc.eportal: user 'jdoe' signs in through LDAP: change the password in the directory\n",
+    });
     expect(userRow(dir, 'jdoe')!.passwordHash).toBeNull();
     expect(await kc(dir, ['--writable', 'jdoe'])).toMatchObject({ code: 0, stdout: "User 'jdoe' is no longer readonly\n" });
   });
 
   it('reads the password from stdin when -p is omitted, and never prints it', async () => {
-    const dir = freshDir();
+    const dir = await seeded();
     const add = await kc(dir, ['-a', 'piped'], { input: 'StdinPassword\nsecond line is ignored\n' });
-    expect(add).toMatchObject({ code: 0, stdout: "User 'piped' added\n" });
-    expect(add.stdout + add.stderr).not.toContain('StdinPassword');
+    expect(add).toEqual({ code: 0, stdout: "User 'piped' added\n", stderr: '' });
     expect(await verifyPassword(userRow(dir, 'piped')!.passwordHash, 'StdinPassword')).toBe(true);
-    // CRLF and a missing final newline are fine too
-    expect(await kc(dir, ['-c', 'piped'], { input: 'Changed-Password\r\n' })).toMatchObject({ code: 0 });
+    // CRLF, and no final newline at all
+    expect(await kc(dir, ['-c', 'piped'], { input: 'Changed-Password\r\n' })).toMatchObject({ code: 0, stderr: '' });
     expect(await verifyPassword(userRow(dir, 'piped')!.passwordHash, 'Changed-Password')).toBe(true);
-    expect(await kc(dir, ['-c', 'piped'], { input: 'NoNewlineAtEnd' })).toMatchObject({ code: 0 });
+    expect(await kc(dir, ['-c', 'piped'], { input: 'NoNewlineAtEnd' })).toMatchObject({ code: 0, stderr: '' });
     expect(await verifyPassword(userRow(dir, 'piped')!.passwordHash, 'NoNewlineAtEnd')).toBe(true);
   });
 
-  it('fails when -p is omitted and stdin is empty', async () => {
+  it('fails when -p is omitted and stdin is empty, and checks the policy before touching the database', async () => {
     const dir = freshDir();
     expect(await kc(dir, ['-a', 'nopass'])).toEqual({ code: 1, stdout: '', stderr: 'kc.eportal: no password: give -p PASSWORD, or pipe it in on stdin\n' });
-    expect(await kc(dir, ['-a', 'nopass'], { input: '\n' })).toEqual({
-      code: 1,
-      stdout: '',
-      stderr: 'kc.eportal: password is too short: use at least 8 characters\n',
-    });
+    expect(await kc(dir, ['-a', 'nopass'], { input: '\n' })).toEqual({ code: 1, stdout: '', stderr: 'kc.eportal: password is too short: use at least 8 characters\n' });
+    expect(await kc(dir, ['-a', 'weak', '-p', 'short'])).toEqual({ code: 1, stdout: '', stderr: 'kc.eportal: password is too short: use at least 8 characters\n' });
+    expect(await kc(dir, ['-c', 'long', '-p', 'x'.repeat(1025)])).toEqual({ code: 1, stdout: '', stderr: 'kc.eportal: password is too long: use at most 1024 characters\n' });
+    expect(existsSync(path.join(dir, 'eportal.sqlite'))).toBe(false);
   });
 
-  it('enforces the password policy', async () => {
-    const dir = freshDir();
-    const res = await kc(dir, ['-a', 'weak', '-p', 'short']);
-    expect(res).toEqual({ code: 1, stdout: '', stderr: 'kc.eportal: password is too short: use at least 8 characters\n' });
-    expect(await kc(dir, ['-a', 'long', '-p', 'x'.repeat(1025)])).toMatchObject({ code: 1, stderr: expect.stringMatching(/too long/) });
-  });
-
-  it('refuses a duplicate user', async () => {
-    const dir = freshDir();
-    await kc(dir, ['-a', 'admin', '-p', 'AdminPassword']);
-    const hash = userRow(dir, 'admin')!.passwordHash;
+  it('refuses a duplicate user and leaves its password alone', async () => {
+    const dir = await seeded([{ name: 'admin' }]);
     expect(await kc(dir, ['-a', 'admin', '-p', 'OtherPassword'])).toEqual({ code: 1, stdout: '', stderr: "kc.eportal: user 'admin' already exists\n" });
-    expect(userRow(dir, 'admin')!.passwordHash).toBe(hash);
+    expect(await verifyPassword(userRow(dir, 'admin')!.passwordHash, 'SeedPassword')).toBe(true);
   });
 
   it('refuses bad usernames', async () => {
     const dir = freshDir();
     const rule = 'use 1 to 64 characters from A-Z a-z 0-9 . _ @ -';
     expect(await kc(dir, ['-a', 'bad name', '-p', 'Password1'])).toEqual({ code: 1, stdout: '', stderr: `kc.eportal: invalid username 'bad name': ${rule}\n` });
-    expect(await kc(dir, ['-a', '', '-p', 'Password1'])).toMatchObject({ code: 1, stderr: `kc.eportal: invalid username '': ${rule}\n` });
+    expect(await kc(dir, ['-a', '', '-p', 'Password1'])).toEqual({ code: 1, stdout: '', stderr: `kc.eportal: invalid username '': ${rule}\n` });
     expect(await kc(dir, ['-a', 'x'.repeat(65), '-p', 'Password1'])).toMatchObject({ code: 1, stderr: expect.stringContaining('invalid username') });
     expect(await kc(dir, ['-a', 'tab\there', '-p', 'Password1'])).toMatchObject({ code: 1, stderr: `kc.eportal: invalid username "tab\\there": ${rule}\n` });
-    expect(await kc(dir, ['-a', 'ユーザ', '-p', 'Password1'])).toMatchObject({ code: 1 });
+    expect(await kc(dir, ['-a', 'ユーザ', '-p', 'Password1'])).toMatchObject({ code: 1, stderr: expect.stringContaining('invalid username') });
+    expect(existsSync(path.join(dir, 'eportal.sqlite'))).toBe(false);
     // the allowed punctuation, and the longest name
     expect(await kc(dir, ['-a', 'first.last_name-2@example.com', '-p', 'Password1'])).toMatchObject({ code: 0 });
     expect(await kc(dir, ['-a', 'y'.repeat(64), '-p', 'Password1'])).toMatchObject({ code: 0 });
-    expect((await kc(dir, ['-l'])).stdout).toBe(
-      `Num | Username\n--- + --------------------------------\n 1 | first.last_name-2@example.com\n 2 | ${'y'.repeat(64)}\n`,
-    );
+    expect((await kc(dir, ['-l'])).stdout).toBe(`${LIST_HEADER} 1 | first.last_name-2@example.com\n 2 | ${'y'.repeat(64)}\n`);
   });
 
   it('deletes users but keeps one who can make changes', async () => {
-    const dir = freshDir();
-    await kc(dir, ['-a', 'admin', '-p', 'AdminPassword']);
-    await kc(dir, ['-a', 'user', '-p', 'UserPassword']);
-    await kc(dir, ['-r', 'user']);
+    const dir = await seeded([{ name: 'admin' }, { name: 'user', readOnly: true }]);
     expect(await kc(dir, ['-d', 'admin'])).toEqual({
       code: 1,
       stdout: '',
       stderr: "kc.eportal: cannot delete user 'admin': no other user could make changes (add one first)\n",
     });
-    expect(await kc(dir, ['-r', 'admin'])).toMatchObject({ code: 1, stderr: "kc.eportal: cannot make user 'admin' read-only: no other user could make changes\n" });
+    expect(await kc(dir, ['-r', 'admin'])).toEqual({ code: 1, stdout: '', stderr: "kc.eportal: cannot make user 'admin' read-only: no other user could make changes\n" });
     expect(await kc(dir, ['-d', 'user'])).toEqual({ code: 0, stdout: "User 'user' deleted\n", stderr: '' });
     expect(await kc(dir, ['--delete-user', 'user'])).toEqual({ code: 1, stdout: '', stderr: "kc.eportal: user 'user' does not exist\n" });
-    await kc(dir, ['-a', 'admin2', '-p', 'AdminPassword']);
-    expect(await kc(dir, ['-d', 'admin'])).toMatchObject({ code: 0 });
-    expect((await kc(dir, ['-l'])).stdout).toBe('Num | Username\n--- + --------------------------------\n 1 | admin2\n');
+    expect(await kc(dir, ['-a', 'admin2', '-p', 'AdminPassword'])).toMatchObject({ code: 0 });
+    expect(await kc(dir, ['-d', 'admin'])).toMatchObject({ code: 0, stdout: "User 'admin' deleted\n" });
+    expect((await kc(dir, ['-l'])).stdout).toBe(`${LIST_HEADER} 1 | admin2\n`);
   });
 });
 
