@@ -7,7 +7,7 @@ import path from 'node:path';
 import { readFile } from 'node:fs/promises';
 import { sendFile } from '../http/send-file.js';
 import { sendText } from '../http/plain.js';
-import { parseFixups } from '../patches/fixups.js';
+import { parseFixups } from '../patches/archive.js';
 import type { AgentDeps } from './deps.js';
 import { parseCheckin } from './pyliteral.js';
 import { hashServerId, plausibleServerId } from './server-id.js';

@@ -10,6 +10,8 @@ export type ArchiveFormat = 'gz' | 'bz2' | 'zst';
 // unbzip2-stream decodes synchronously inside write(); modest slices keep each
 // burst of output (one or two bzip2 blocks) small enough to hand on promptly.
 const BZ2_SLICE = 64 * 1024;
+// Larger than zlib's 16 KiB default: each output chunk costs one awaited file write.
+const GZIP_CHUNK = 128 * 1024;
 
 /** Identifies the compression from the first bytes of the file. */
 export function sniffFormat(firstBytes: Buffer): ArchiveFormat | null {
@@ -31,7 +33,7 @@ export function sniffFormat(firstBytes: Buffer): ArchiveFormat | null {
 export function createDecoder(format: ArchiveFormat): Duplex {
   switch (format) {
     case 'gz':
-      return createGunzip();
+      return createGunzip({ chunkSize: GZIP_CHUNK });
     case 'bz2':
       return Duplex.from(bzip2Decode);
     case 'zst':

@@ -15,7 +15,7 @@ const LEVEL = /^[1-9][0-9]{0,6}$/;
 const MAX_LEVEL = 1_000_000;
 const KCARE_FILE = /^kcare\.ko(\.sig)?$/;
 const KPATCH_FILE = /^kpatch(\.extra|\.free|\.edf)?\.(bin|info|fixups)(\.sig)?$/;
-const FIXUPS_LIST = /\.fixups$/;
+const FIXUPS_LIST = /\.fixups$/; // the list itself; its .sig vouches for nothing
 const EXTRA_NAME = /^[A-Za-z0-9._-]{1,128}$/;
 const LIB = /^[A-Za-z0-9._+-]{1,64}$/;
 const BUILD_ID = /^[0-9a-f]{8,128}$/;
@@ -65,22 +65,18 @@ export function isListedFixup(name: string, listed: ReadonlySet<string>): boolea
   return listed.has(name) || (name.endsWith('.sig') && listed.has(name.slice(0, -4)));
 }
 
-/** Whether a kpatch file is a fixups list (its signature is not). */
-export function isFixupsList(path: string): boolean {
-  return FIXUPS_LIST.test(path);
-}
-
 /**
- * Reads a `.fixups` list: one file name per line; blank lines and `#`
- * comments are skipped, only the first word of a line counts, and names that
- * could not be a file in the level directory are dropped.
+ * Reads a `.fixups` list: one file name per line, surrounding blanks trimmed,
+ * blank lines and `#` comments skipped (as server/patches/fixups.ts serves
+ * them); a leading `./` is dropped and names that could not be a file of the
+ * level directory are ignored, so they can never vouch for an entry.
  */
 export function parseFixups(text: string): string[] {
   const names = new Set<string>();
   for (const line of text.split(/\r?\n/)) {
-    const word = line.trim().split(/\s+/)[0]?.replace(/^(\.\/)+/, '') ?? '';
-    if (word === '' || word.startsWith('#') || !isExtraName(word)) continue;
-    names.add(word);
+    const name = line.trim().replace(/^(\.\/)+/, '');
+    if (name === '' || name.startsWith('#') || !isExtraName(name)) continue;
+    names.add(name);
   }
   return [...names];
 }
@@ -92,7 +88,7 @@ function classifyKernel(s: string[]): FileShape | null {
   const level = s.length === 3 ? parseLevel(s[1]!) : null;
   if (level === null) return null;
   const name = s[2]!;
-  if (KPATCH_FILE.test(name)) return { product: 'kernel', kind: 'kpatch', khash, level, fixups: isFixupsList(name) };
+  if (KPATCH_FILE.test(name)) return { product: 'kernel', kind: 'kpatch', khash, level, fixups: FIXUPS_LIST.test(name) };
   const stem = name.endsWith('.sig') ? name.slice(0, -4) : name;
   if (isExtraName(name) || isExtraName(stem)) return { product: 'kernel', kind: 'extra', khash, level, name };
   return null;

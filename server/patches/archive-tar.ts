@@ -145,9 +145,13 @@ export class TarReader {
     const kind = KIND_BY_TYPE[header.type] ?? 'other';
     const size = header.size ?? 0;
     if (kind === 'pax' || kind === 'globalPax' || kind === 'longPath') return this.startMeta(kind, size);
+    // Header joins a ustar prefix onto a pax path and lets the raw link field
+    // override a pax linkpath; pax and long-name records must win, as in node-tar's ReadEntry.
+    const path = this.ex?.path ?? header.path ?? '';
+    const linkpath = this.ex?.linkpath || header.linkpath || '';
     this.ex = undefined; // pax and long-name records describe only the next entry
     this.entries++;
-    const entry: TarEntry = { path: header.path ?? '', kind, size, linkpath: header.linkpath ?? '' };
+    const entry: TarEntry = { path, kind, size, linkpath };
     const body = await this.visitor.entry(entry);
     await this.startBody(size, body);
   }

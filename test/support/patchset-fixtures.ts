@@ -72,7 +72,9 @@ export const MALICIOUS_KINDS: readonly MaliciousKind[] = [
   'oversize',
 ];
 
+/** Compression of a fixture archive. */
 export type FixtureFormat = 'gz' | 'bz2' | 'zst';
+/** Patch types; the file infix is empty for default, `.<type>` otherwise. */
 export type PatchType = 'default' | 'extra' | 'free' | 'edf';
 
 /** One entry of a hand-written tar stream. */
