@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import type { PrismaClient } from '../generated/prisma/client.js';
 import { bumpIndexGeneration } from '../patches/feed-index.js';
+import { writeTransaction } from '../db/write-transaction.js';
 import { DomainError, prismaErrorCode, quote } from './errors.js';
 
 const feedInput = z.object({
@@ -58,7 +59,7 @@ export async function updateFeed(prisma: PrismaClient, name: string, patch: Part
 
 /** Deletes a feed; its keys move to the default feed. Returns how many keys moved. */
 export async function deleteFeed(prisma: PrismaClient, name: string): Promise<{ movedKeys: number }> {
-  return prisma.$transaction(async (tx) => {
+  return writeTransaction(prisma, async (tx) => {
     const feed = await tx.feed.findUnique({ where: { name } });
     if (!feed) throw new DomainError('FEED_NOT_FOUND', `feed ${quote(name)} not found`);
     if (feed.isDefault) throw new DomainError('FEED_IS_DEFAULT', 'the default feed cannot be deleted');

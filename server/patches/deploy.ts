@@ -7,8 +7,8 @@
 import type { PrismaClient } from '../generated/prisma/client.js';
 import { DomainError, prismaErrorCode } from '../commands/errors.js';
 import { bumpIndexGeneration } from './feed-index.js';
+import { writeTransaction, type Tx } from '../db/write-transaction.js';
 
-type Tx = Parameters<Parameters<PrismaClient['$transaction']>[0]>[0];
 
 export interface DeployResult {
   feed: string;
@@ -37,7 +37,7 @@ async function target(tx: Tx, name: string) {
 
 /** Deploys `name` and everything before it to the feed. */
 export async function deployUpTo(prisma: PrismaClient, feedId: number, name: string, by = ''): Promise<DeployResult> {
-  return prisma.$transaction(async (tx) => {
+  return writeTransaction(prisma, async (tx) => {
     const feed = await lockFeed(tx, feedId);
     const ps = await target(tx, name);
     if (ps.blocked) throw new DomainError('PATCHSET_BLOCKED', `patchset ${name} is blocked upstream and cannot be deployed`);
@@ -55,7 +55,7 @@ export async function deployUpTo(prisma: PrismaClient, feedId: number, name: str
 
 /** Rolls back `name` and everything after it from the feed. */
 export async function rollBackFrom(prisma: PrismaClient, feedId: number, name: string): Promise<DeployResult> {
-  return prisma.$transaction(async (tx) => {
+  return writeTransaction(prisma, async (tx) => {
     const feed = await lockFeed(tx, feedId);
     const ps = await target(tx, name);
     const order = await orderedPatchsets(tx, ps.product);

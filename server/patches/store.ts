@@ -12,6 +12,7 @@ import type { Logger } from '../log.js';
 import { DomainError } from '../commands/errors.js';
 import { ArchiveError, extractPatchset, type PatchsetManifest } from './archive.js';
 import { bumpIndexGeneration } from './feed-index.js';
+import { writeTransaction } from '../db/write-transaction.js';
 import { PATCHSET_NAME, productFromName, releaseDateFromName } from './patchset-name.js';
 
 export interface ImportMeta {
@@ -70,7 +71,7 @@ export async function importPatchset(prisma: PrismaClient, storeDir: string, arc
     const kernels = [...manifest.kernels].flatMap(([khash, k]) =>
       [...k.levels].map((level) => ({ kernelId: khash, level, patchTypes: patchTypesOf(k.files, level).join(',') })),
     );
-    const row = await prisma.$transaction(async (tx) => {
+    const row = await writeTransaction(prisma, async (tx) => {
       const ps = await tx.patchset.create({
         data: {
           name: meta.name,

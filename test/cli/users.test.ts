@@ -12,6 +12,8 @@ import { hashPassword, verifyPassword } from '../../server/auth/password.js';
 import { loadConfig } from '../../server/config.js';
 import { openDatabase } from '../../server/db/index.js';
 
+// every test spawns the CLI several times; generous for loaded CI machines
+const CLI_TIMEOUT = 120_000;
 const BIN = fileURLToPath(new URL('../../bin/kc.eportal', import.meta.url));
 const dirs: string[] = [];
 
@@ -88,7 +90,7 @@ afterAll(() => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
-describe('kc.eportal users', () => {
+describe('kc.eportal users', { timeout: CLI_TIMEOUT }, () => {
   const LIST_HEADER = 'Num | Username\n--- + --------------------------------\n';
 
   it('adds and lists users exactly as the manual shows', async () => {
@@ -211,7 +213,7 @@ describe('kc.eportal users', () => {
   });
 });
 
-describe('kc.eportal usage', () => {
+describe('kc.eportal usage', { timeout: CLI_TIMEOUT }, () => {
   const dir = freshDir();
 
   it('prints help with -h and exits 0', async () => {

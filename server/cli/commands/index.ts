@@ -12,6 +12,11 @@ import { listServersCommand } from './list-servers.js';
 import { listUsersCommand } from './list-users.js';
 import { passwordOption } from './password-option.js';
 import { readOnlyCommand } from './readonly.js';
+import { deployCommand } from './deploy.js';
+import { feedCommand } from './feed.js';
+import { patchsetListCommand } from './patchset-list.js';
+import { syncCommand } from './sync.js';
+import { unrollCommand } from './unroll.js';
 
 /** The CLI's command files, registered in this order. */
 export const commands: CliModule[] = [
@@ -26,4 +31,9 @@ export const commands: CliModule[] = [
   keyListCommand,
   keyUpdateCommand,
   keyDeleteCommand,
+  feedCommand,
+  patchsetListCommand,
+  deployCommand,
+  unrollCommand,
+  syncCommand,
 ];

@@ -21,6 +21,10 @@ export const keyListCommand: CliModule = {
   },
 };
 
+/** One line, and no control characters that could move a terminal's cursor or change its colours. */
 function oneLine(text: string): string {
-  return text.replace(/\s+/g, ' ').trim();
+  return text
+    .replace(/\s+/g, ' ')
+    .replace(/[\u0000-\u001f\u007f-\u009f]/g, '?')
+    .trim();
 }
