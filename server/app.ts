@@ -9,7 +9,7 @@ import type { AgentDeps } from './agent/deps.js';
 import type { Config } from './config.js';
 import { openDatabase, type Database } from './db/index.js';
 import { PortalEvents } from './events.js';
-import { createGraphQLServer } from './graphql/server.js';
+import { createGraphQLServer, type GraphQLServer } from './graphql/server.js';
 import { startJobs, type Jobs } from './jobs/index.js';
 import { createRouter } from './http/router.js';
 import { sendText } from './http/plain.js';
@@ -17,6 +17,7 @@ import { createLogger, type Logger } from './log.js';
 import { FeedIndex } from './patches/feed-index.js';
 import { cleanStore } from './patches/store.js';
 import { handleMonitoring } from './agent/monitoring.js';
+import { createConsoleHandler } from './http/console.js';
 
 export interface App {
   config: Config;
@@ -25,6 +26,8 @@ export interface App {
   events: PortalEvents;
   log: Logger;
   server: http.Server;
+  /** the GraphQL endpoint (its live counters are reachable for tests and benchmarks) */
+  graphql: GraphQLServer;
   /** Listens; resolves with the bound address. */
   start(): Promise<{ host: string; port: number; url: string }>;
   /** Stops accepting, finishes in-flight requests, flushes check-ins, closes the database. */
@@ -45,6 +48,8 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   mkdirSync(config.dataDir, { recursive: true });
   const patchStoreDir = path.join(config.dataDir, 'patches');
   mkdirSync(patchStoreDir, { recursive: true });
+  // the web console (web/build, read once) below /admin; before anything that needs closing
+  const consoleUi = await createConsoleHandler({ log });
   const db = await openDatabase(config);
   await cleanStore(db.prisma, patchStoreDir, log);
   const events = new PortalEvents();
@@ -61,6 +66,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     graphql: (req, res) => graphql.handle(req, res),
     monitoring: (req, res, kind, key) => handleMonitoring({ prisma: db.prisma, index, inactiveHours: config.inactiveHours, now }, req, res, kind, key),
     extra: { healthz: (_req, res) => sendText(res, 200, 'ok\n') },
+    console: (req, res, segments) => consoleUi.handle(req, res, segments),
   });
 
   const inFlight = new Set<http.ServerResponse>();
@@ -81,7 +87,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   let stopping: Promise<void> | null = null;
   let jobs: Jobs | null = null;
   return {
-    config, db, agent, events, log, server,
+    config, db, agent, events, log, server, graphql,
     async start() {
       checkins.start();
       index.watch();

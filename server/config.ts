@@ -2,6 +2,7 @@
 // winning: built-in defaults < config file < envdir folder < process environment.
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
+import cron from 'node-cron';
 import { z } from 'zod';
 
 const bool = z
@@ -36,6 +37,9 @@ const url = (protocols: string[]) =>
     }
   }, `expected a URL (${protocols.join(', ')})`);
 
+/** EPORTAL_SYNC_CRON values that turn the schedule off (syncs then only run on demand). */
+export const SCHEDULE_OFF = ['', 'off', 'never', 'disabled', 'false', '0'];
+
 /** Every setting, keyed by its environment variable name. */
 const schema = z.object({
   EPORTAL_DATA_DIR: z.string().min(1).default('./data'),
@@ -50,12 +54,23 @@ const schema = z.object({
   EPORTAL_PATCH_SOURCE_URL: url(['http:', 'https:']).optional(),
   EPORTAL_PATCH_SOURCE_USER: z.string().optional(),
   EPORTAL_PATCH_SOURCE_PASSWORD: z.string().optional(),
-  EPORTAL_SYNC_CRON: z.string().default('*/10 * * * *'),
+  EPORTAL_SYNC_CRON: z
+    .string()
+    .trim()
+    .refine((v) => SCHEDULE_OFF.includes(v.toLowerCase()) || cron.validate(v), 'not a cron expression (or off)')
+    .default('*/10 * * * *'),
   EPORTAL_TLS_VERIFY: bool.optional(),
   PYTHONHTTPSVERIFY: bool.optional(),
   PROXY: url(['http:', 'https:']).optional(),
   EPORTAL_SESSION_HOURS: int(1, 24 * 90).default(12),
   EPORTAL_REDIS_URL: url(['redis:', 'rediss:']).optional(),
+  // LDAP login (server/auth/ldap.ts): both URL and DN template, or neither
+  EPORTAL_LDAP_URL: url(['ldap:', 'ldaps:']).optional(),
+  EPORTAL_LDAP_DN_TEMPLATE: z.string().trim().refine((v) => v.split('%s').length === 2, 'must contain %s exactly once').optional(),
+  EPORTAL_LDAP_STARTTLS: bool.optional(),
+  EPORTAL_LDAP_CA_FILE: z.string().trim().min(1).optional(),
+  EPORTAL_LDAP_CONNECT_TIMEOUT_MS: int(100, 60_000).default(3000),
+  EPORTAL_LDAP_TIMEOUT_MS: int(100, 60_000).default(5000),
 });
 
 type Raw = z.infer<typeof schema>;
@@ -76,8 +91,25 @@ export interface Config {
   proxy?: string;
   sessionHours: number;
   redisUrl?: string;
+  /** LDAP login; absent when EPORTAL_LDAP_URL is not set */
+  ldap?: LdapConfig;
   /** where each setting came from, for `kc.eportal --config` style diagnostics */
   sources: Record<string, string>;
+}
+
+/** Where and how to bind for LDAP logins. */
+export interface LdapConfig {
+  url: string;
+  /** bind DN with `%s` where the (RFC 4514-escaped) user name goes */
+  dnTemplate: string;
+  /** upgrade an ldap:// connection with StartTLS before binding */
+  startTls: boolean;
+  /** PEM file of the CA that signed the directory's certificate */
+  caFile?: string;
+  connectTimeoutMs: number;
+  timeoutMs: number;
+  /** verify the directory's certificate (EPORTAL_TLS_VERIFY) */
+  tlsVerify: boolean;
 }
 
 export class ConfigError extends Error {}
@@ -130,6 +162,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     take(readEnvDir(envDir), envDir);
   }
   take(env, 'environment');
+  // an empty value (`EPORTAL_PATCH_SOURCE_URL=`) means "not set", as in shell env files
+  for (const k of Object.keys(merged)) if (merged[k] === '' && !(schema.shape[k as keyof typeof schema.shape] instanceof z.ZodDefault)) delete merged[k];
 
   const parsed = schema.safeParse(merged);
   if (!parsed.success) {
@@ -143,6 +177,24 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError('invalid configuration:\n  EPORTAL_DATABASE_URL: expected file:PATH or postgres://...');
   }
   const dbFile = databaseUrl.startsWith('file:') ? path.resolve(databaseUrl.slice(5)) : null;
+  if (Boolean(c.EPORTAL_LDAP_URL) !== Boolean(c.EPORTAL_LDAP_DN_TEMPLATE)) {
+    throw new ConfigError('invalid configuration:\n  EPORTAL_LDAP_URL and EPORTAL_LDAP_DN_TEMPLATE must be set together');
+  }
+  if (c.EPORTAL_LDAP_CA_FILE && !existsSync(c.EPORTAL_LDAP_CA_FILE)) {
+    throw new ConfigError(`invalid configuration:\n  EPORTAL_LDAP_CA_FILE: file not found: ${c.EPORTAL_LDAP_CA_FILE}`);
+  }
+  const tlsVerify = c.EPORTAL_TLS_VERIFY ?? c.PYTHONHTTPSVERIFY ?? true;
+  const ldap: LdapConfig | undefined = c.EPORTAL_LDAP_URL && c.EPORTAL_LDAP_DN_TEMPLATE
+    ? {
+        url: c.EPORTAL_LDAP_URL,
+        dnTemplate: c.EPORTAL_LDAP_DN_TEMPLATE,
+        startTls: c.EPORTAL_LDAP_STARTTLS ?? false,
+        caFile: c.EPORTAL_LDAP_CA_FILE,
+        connectTimeoutMs: c.EPORTAL_LDAP_CONNECT_TIMEOUT_MS,
+        timeoutMs: c.EPORTAL_LDAP_TIMEOUT_MS,
+        tlsVerify,
+      }
+    : undefined;
   return {
     dataDir,
     host: c.EPORTAL_HOST,
@@ -155,10 +207,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     inactiveHours: c.EPORTAL_INACTIVE_HOURS,
     publicUrl: c.EPORTAL_PUBLIC_URL,
     patchSource: { url: c.EPORTAL_PATCH_SOURCE_URL, user: c.EPORTAL_PATCH_SOURCE_USER, password: c.EPORTAL_PATCH_SOURCE_PASSWORD, cron: c.EPORTAL_SYNC_CRON },
-    tlsVerify: c.EPORTAL_TLS_VERIFY ?? c.PYTHONHTTPSVERIFY ?? true,
+    tlsVerify,
     proxy: c.PROXY,
     sessionHours: c.EPORTAL_SESSION_HOURS,
     redisUrl: c.EPORTAL_REDIS_URL,
+    ldap,
     sources,
   };
 }

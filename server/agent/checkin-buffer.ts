@@ -1,7 +1,7 @@
 // Check-ins are written off the request path: coalesced per server and
 // flushed in one transaction every `intervalMs`, so a crash loses at most that
 // window and a row is only ever written whole.
-import type { AgentStore, CheckinRecord } from '../db/agent-store.js';
+import type { AgentStore, CheckinBatchResult, CheckinRecord } from '../db/agent-store.js';
 import type { PortalEvents } from '../events.js';
 import type { Logger } from '../log.js';
 import { isBusy } from '../db/busy.js';
@@ -27,6 +27,8 @@ export class CheckinBuffer {
     private readonly log: Logger,
     private readonly intervalMs: number,
     private readonly maxPending = 100_000,
+    /** the live counters' activity window: flushes report servers that re-enter it */
+    private readonly activeWindowMs = 48 * 3_600_000,
   ) {}
 
   /** Queues a check-in; a newer one for the same server replaces the older. */
@@ -54,8 +56,9 @@ export class CheckinBuffer {
     if (this.pending.size === 0) return 0;
     const batch = [...this.pending.values()];
     this.pending = new Map();
+    let changed: CheckinBatchResult | void;
     try {
-      this.store.applyCheckins(batch);
+      changed = this.store.applyCheckins(batch, this.activeWindowMs);
     } catch (err) {
       // a lock held elsewhere is normal contention, not an error worth a log line
       if (isBusy(err)) this.stats.busyRetries++;
@@ -67,7 +70,7 @@ export class CheckinBuffer {
       return 0;
     }
     this.stats.flushed += batch.length;
-    this.events.emit('checkins', { count: batch.length, firstOfServers: 0 });
+    this.events.emit('checkins', { count: batch.length, firstOfServers: changed?.firstOfServers ?? 0, newlyActive: changed?.newlyActive });
     return batch.length;
   }
 

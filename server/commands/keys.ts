@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { generateKey } from '../agent/server-id.js';
 import type { Prisma, PrismaClient } from '../generated/prisma/client.js';
 import { DomainError, parseInput, prismaErrorCode, quote } from './errors.js';
+import { serverCountsByKey } from './stats.js';
 
 /** Longest key accepted. */
 export const KEY_MAX_LENGTH = 64;
@@ -191,14 +192,11 @@ export async function keyInventory(prisma: PrismaClient): Promise<KeyInventory> 
   return { keys: keys.map((k) => ({ key: k.key, count: byKeyId.get(k.id) ?? 0 })), withoutKey };
 }
 
+// Read from KeyServerCount, which triggers keep exact: no count over Server.
 async function serverCounts(prisma: PrismaClient): Promise<{ byKeyId: Map<number, number>; withoutKey: number }> {
-  const groups = await prisma.server.groupBy({ by: ['keyId'], _count: { _all: true } });
-  const byKeyId = new Map<number, number>();
-  let withoutKey = 0;
-  for (const g of groups) {
-    if (g.keyId === null) withoutKey = g._count._all;
-    else byKeyId.set(g.keyId, g._count._all);
-  }
+  const byKeyId = await serverCountsByKey(prisma);
+  const withoutKey = byKeyId.get(0) ?? 0;
+  byKeyId.delete(0);
   return { byKeyId, withoutKey };
 }
 

@@ -144,6 +144,36 @@ export async function setReadOnly(prisma: PrismaClient, name: string, readOnly: 
   }, TX);
 }
 
+/** Description given to users created by their first LDAP login. */
+export const LDAP_USER_DESCRIPTION = 'LDAP';
+
+/**
+ * The LDAP user `name` (created read-only, described "LDAP", on the first
+ * login); USER_EXISTS when a local user holds the name (an LDAP login never
+ * becomes a local account).
+ */
+export async function ensureLdapUser(prisma: PrismaClient, name: string): Promise<UserInfo> {
+  const bad = validateUsername(name);
+  if (bad) throw new DomainError('INVALID_INPUT', bad);
+  for (let attempt = 0; attempt < 2; attempt++) {
+    const existing = await prisma.user.findUnique({ where: { username: name }, select: userSelect });
+    if (existing) {
+      if (existing.source !== 'ldap') throw new DomainError('USER_EXISTS', `user ${quote(name)} is a local user`);
+      return existing;
+    }
+    try {
+      return await prisma.user.create({
+        data: { username: name, passwordHash: null, source: 'ldap', readOnly: true, description: LDAP_USER_DESCRIPTION },
+        select: userSelect,
+      });
+    } catch (err) {
+      // two first logins at once: the other one created it
+      if (prismaErrorCode(err) !== 'P2002') throw err;
+    }
+  }
+  throw new DomainError('USER_EXISTS', `user ${quote(name)} could not be created`);
+}
+
 /**
  * Counts the users who can make changes, writing to their rows first. The
  * write is what makes the check-then-act safe: SQLite takes its write lock

@@ -23,6 +23,14 @@ export interface CheckinRecord {
   virt: string | null;
 }
 
+/** What a batch of check-ins changed, for the live counters. */
+export interface CheckinBatchResult {
+  /** servers that had never checked in */
+  firstOfServers: number;
+  /** servers whose previous check-in was absent or older than the activity window */
+  newlyActive: number;
+}
+
 export interface AgentServer {
   rowId: number;
   keyId: number | null;
@@ -51,7 +59,11 @@ export interface AgentStore {
   setTags(idHash: string, tags: { name: string; value: string | null }[]): boolean;
   keyExists(key: string): boolean;
   defaultFeedId(): number;
-  /** Writes a batch of check-ins in one transaction. */
-  applyCheckins(batch: CheckinRecord[]): void;
+  /**
+   * Writes a batch of check-ins in one transaction. With `activeWindowMs`, also
+   * reports how many servers checked in for the first time or after more than
+   * that long (the live "checked in within 48 h" counter adds them).
+   */
+  applyCheckins(batch: CheckinRecord[], activeWindowMs?: number): CheckinBatchResult | void;
   close(): void;
 }

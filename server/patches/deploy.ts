@@ -69,23 +69,3 @@ export async function rollBackFrom(prisma: PrismaClient, feedId: number, name: s
     return { feed: feed.name, changed: removed.map((r) => r.patchset.name) };
   });
 }
-
-/** Auto-update: deploys, in order, every patchset whose appearedAt + deployAfterHours has passed. */
-export async function autoDeploy(prisma: PrismaClient, feedId: number, now: Date): Promise<DeployResult> {
-  const feed = await prisma.feed.findUnique({ where: { id: feedId } });
-  if (!feed) throw new DomainError('FEED_NOT_FOUND', `feed ${feedId} not found`);
-  const changed: string[] = [];
-  for (const product of ['kernel', 'libcare']) {
-    const order = await orderedPatchsets(prisma, product);
-    const due = now.getTime() - feed.deployAfterHours * 3_600_000;
-    // the newest patchset whose whole prefix is due (deploy never skips ahead of an undue one)
-    let last: string | null = null;
-    for (const p of order) {
-      if (p.blocked) continue;
-      if (p.appearedAt.getTime() > due) break;
-      last = p.name;
-    }
-    if (last) changed.push(...(await deployUpTo(prisma, feedId, last, 'auto-update')).changed);
-  }
-  return { feed: feed.name, changed };
-}

@@ -51,6 +51,13 @@ import {
 // ---------------------------------------------------------------- options
 
 const args = parseArgs(process.argv.slice(2));
+
+// ---- issue-3 patch benchmark (test/bench/patches.ts): `--only patches` or any of files,lookups,deploy ----
+if (/(^|,)\s*(patches|files|lookups|deploy)\s*(,|$)/.test(strArg(args, 'only') ?? '')) {
+  const { runPatchesBench } = await import('./patches.js');
+  process.exit(await runPatchesBench(process.argv.slice(2)));
+}
+// ---- end of the patch benchmark hook ----
 const PHASES = ['keepalive', 'close', 'register', 'micro'] as const;
 type Phase = (typeof PHASES)[number];
 const only = new Set<Phase>();

@@ -17,7 +17,9 @@ export interface TestPortal {
 /** A portal on an ephemeral port; pass env overrides as EPORTAL_* strings. */
 export async function startTestPortal(env: Record<string, string> = {}, opts: { dataDir?: string; now?: () => number } = {}): Promise<TestPortal> {
   const dataDir = opts.dataDir ?? mkdtempSync(path.join(os.tmpdir(), 'eportal-test-'));
-  const config = loadConfig({ EPORTAL_DATA_DIR: dataDir, EPORTAL_HOST: '127.0.0.1', EPORTAL_PORT: '0', EPORTAL_LOG_LEVEL: 'silent', EPORTAL_CHECKIN_FLUSH_MS: '50', ...env });
+  const config = loadConfig({ EPORTAL_DATA_DIR: dataDir, EPORTAL_HOST: '127.0.0.1', EPORTAL_PORT: '0', EPORTAL_LOG_LEVEL: 'silent', EPORTAL_CHECKIN_FLUSH_MS: '50',
+    // no scheduled sync ticking into unrelated tests; sync tests turn it on
+    EPORTAL_SYNC_CRON: 'off', ...env });
   const app = await buildApp(config, { now: opts.now });
   const { url } = await app.start();
   return {

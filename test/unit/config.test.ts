@@ -56,3 +56,11 @@ describe('configuration', () => {
     expect(parseEnvFile("export A=1\nB='two words'\n#C=3\n  D = x ")).toEqual({ A: '1', B: 'two words', D: 'x' });
   });
 });
+
+describe('configuration edge cases', () => {
+  it('an empty optional value means unset; a bad cron expression is refused at load', () => {
+    expect(loadConfig({ EPORTAL_PATCH_SOURCE_URL: '' }).patchSource.url).toBeUndefined();
+    expect(loadConfig({ EPORTAL_SYNC_CRON: 'off' }).patchSource.cron).toBe('off');
+    expect(() => loadConfig({ EPORTAL_SYNC_CRON: 'every tuesday' })).toThrow(/EPORTAL_SYNC_CRON/);
+  });
+});

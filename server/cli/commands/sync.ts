@@ -24,8 +24,11 @@ async function syncAndMaybeDeploy(ctx: CliContext, getLatest: boolean, feed: str
     // the report is the CLI's output; JSON log lines would only repeat it
     const log = pino({ level: 'silent' });
     const report = await runSync({ prisma, dataDir: config.dataDir, config, log, now: Date.now, tracker }, { waitForLockMs: WAIT_FOR_OTHER_SYNC_MS });
-    for (const line of formatReport(report)) ctx.out(line);
-    if (report.result === 'failed' || report.result === 'skipped') throw new CliError(report.error ?? `sync ${report.result}`);
+    const lines = formatReport(report);
+    const failed = report.result === 'failed' || report.result === 'skipped';
+    // on failure the last line would repeat the error that goes to stderr
+    for (const line of failed ? lines.slice(0, -1) : lines) ctx.out(line);
+    if (failed) throw new CliError(report.error ?? `sync ${report.result}`);
     if (getLatest) {
       const r = await deployLatest(prisma, feed);
       if (r.deployed.length) ctx.out(`deployed to feed '${r.feed}': ${r.deployed.join(', ')}`);
