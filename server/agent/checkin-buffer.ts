@@ -35,7 +35,9 @@ export class CheckinBuffer {
   add(record: CheckinRecord): void {
     const prev = this.pending.get(record.serverRowId);
     // A payload-less check-in must not erase what a pending one reported.
-    const merged = prev && !record.hasPayload ? { ...prev, at: record.at, ip: record.ip, kernelId: record.kernelId } : record;
+    let merged = prev && !record.hasPayload ? { ...prev, at: record.at, ip: record.ip, kernelId: record.kernelId, changed: record.changed } : record;
+    // once a pending record carries a change, the row must get the full UPDATE
+    if (prev?.changed && !merged.changed) merged = { ...merged, changed: true };
     this.pending.set(record.serverRowId, merged);
     this.stats.accepted++;
     if (this.pending.size >= this.maxPending) this.flush();
@@ -47,15 +49,57 @@ export class CheckinBuffer {
   }
 
   start(): void {
-    this.timer ??= setInterval(() => this.flush(), this.intervalMs);
+    this.timer ??= setInterval(() => void this.flushInSlices(), this.intervalMs);
     this.timer.unref();
+  }
+
+  /** the rest of the batch a sliced flush is writing; a synchronous flush takes it over */
+  private sliceRest: CheckinRecord[] | null = null;
+
+  /**
+   * The timed flush: the batch written in slices of `sliceSize` rows (a
+   * transaction each), yielding to the event loop between them, so a large
+   * batch never stalls agent requests for long.
+   */
+  async flushInSlices(sliceSize = 500): Promise<void> {
+    if (this.sliceRest) return;
+    this.sliceRest = [...this.pending.values()];
+    this.pending = new Map();
+    while (this.sliceRest && this.sliceRest.length > 0) {
+      const slice = this.sliceRest.slice(0, sliceSize);
+      if (!this.write(slice)) {
+        this.requeue(this.sliceRest);
+        break;
+      }
+      this.sliceRest = this.sliceRest.slice(sliceSize);
+      if (this.sliceRest.length > 0) await new Promise((r) => setImmediate(r));
+    }
+    this.sliceRest = null;
+  }
+
+  private requeue(records: CheckinRecord[]): void {
+    // newer check-ins that arrived meanwhile win
+    for (const r of records) if (!this.pending.has(r.serverRowId)) this.pending.set(r.serverRowId, r);
   }
 
   /** Writes everything pending now; on failure the records stay queued for the next try. */
   flush(): number {
+    // take over what a sliced flush has not written yet, so rows are written in order
+    const rest = this.sliceRest ?? [];
+    this.sliceRest = null;
+    for (const r of rest) if (!this.pending.has(r.serverRowId)) this.pending.set(r.serverRowId, r);
     if (this.pending.size === 0) return 0;
     const batch = [...this.pending.values()];
     this.pending = new Map();
+    if (!this.write(batch)) {
+      this.requeue(batch);
+      return 0;
+    }
+    return batch.length;
+  }
+
+  // One transaction; false (and counted) when it could not be written now.
+  private write(batch: CheckinRecord[]): boolean {
     let changed: CheckinBatchResult | void;
     try {
       changed = this.store.applyCheckins(batch, this.activeWindowMs);
@@ -66,12 +110,11 @@ export class CheckinBuffer {
         this.stats.flushErrors++;
         this.log.error({ err, size: batch.length }, 'check-in flush failed; will retry');
       }
-      for (const r of batch) if (!this.pending.has(r.serverRowId)) this.pending.set(r.serverRowId, r);
-      return 0;
+      return false;
     }
     this.stats.flushed += batch.length;
     this.events.emit('checkins', { count: batch.length, firstOfServers: changed?.firstOfServers ?? 0, newlyActive: changed?.newlyActive });
-    return batch.length;
+    return true;
   }
 
   /** Stops the timer and writes what is left, waiting out locks held elsewhere (up to `budgetMs`). */

@@ -11,7 +11,7 @@ import { parseFixups } from '../patches/archive.js';
 import type { AgentDeps } from './deps.js';
 import { parseCheckin } from './pyliteral.js';
 import { hashServerId, plausibleServerId } from './server-id.js';
-import type { CheckinRecord } from '../db/agent-store.js';
+import type { AgentServer, CheckinRecord, ServerSnapshot } from '../db/agent-store.js';
 
 export type PatchPath =
   | { kind: 'latest'; khash: string }
@@ -50,12 +50,12 @@ export function parsePatchPath(segments: readonly string[]): PatchPath | null {
   return null;
 }
 
-type Identity = { ok: true; feedId: number; rowId: number | null } | { ok: false };
+type Identity = { ok: true; feedId: number; server: AgentServer | null } | { ok: false };
 
 /** Resolves the Basic-auth server id to its feed; no credentials → default feed; unknown id → not ok (403). */
 export function identify(deps: AgentDeps, req: IncomingMessage): Identity {
   const auth = req.headers.authorization;
-  if (!auth) return { ok: true, feedId: deps.store.defaultFeedId(), rowId: null };
+  if (!auth) return { ok: true, feedId: deps.store.defaultFeedId(), server: null };
   const m = /^Basic\s+([A-Za-z0-9+/=]{1,200})$/i.exec(auth);
   if (!m) return { ok: false };
   const decoded = Buffer.from(m[1]!, 'base64').toString('utf8');
@@ -63,7 +63,7 @@ export function identify(deps: AgentDeps, req: IncomingMessage): Identity {
   const id = colon < 0 ? decoded : decoded.slice(0, colon);
   if (!plausibleServerId(id)) return { ok: false };
   const server = deps.store.findServer(hashServerId(id));
-  return server ? { ok: true, feedId: server.feedId, rowId: server.rowId } : { ok: false };
+  return server ? { ok: true, feedId: server.feedId, server } : { ok: false };
 }
 
 function forbidden(res: ServerResponse): void {
@@ -83,7 +83,7 @@ export async function handlePatchRequest(deps: AgentDeps, req: IncomingMessage, 
   if (!who.ok) return forbidden(res);
   switch (p.kind) {
     case 'latest': {
-      if (who.rowId !== null) recordCheckin(deps, who.rowId, p.khash, query, ip);
+      if (who.server) recordCheckin(deps, who.server, p.khash, query, ip);
       const latest = deps.index.latest(who.feedId, p.khash);
       return latest ? sendText(res, 200, String(latest.level)) : notFound(res);
     }
@@ -124,33 +124,46 @@ async function listedInFixups(levelDir: string, file: string): Promise<boolean> 
 
 const MAX_FIELD = 255;
 
-function recordCheckin(deps: AgentDeps, rowId: number, khash: string, query: string, ip: string): void {
+/** Whether a check-in would change any stored column besides the time and uptime (null = "keep"). */
+export function checkinChanges(r: CheckinRecord, was: ServerSnapshot): boolean {
+  if (r.ip !== was.ip || r.kernelId !== was.kernelId) return true;
+  if (!r.hasPayload) return false;
+  const differs = (v: string | null, old: string | null) => v !== null && v !== old;
+  return r.patchLevel !== was.patchLevel || differs(r.hostname, was.hostname) || differs(r.effectiveKernel, was.effectiveKernel)
+    || differs(r.release, was.release) || differs(r.machine, was.machine) || differs(r.distro, was.distro)
+    || differs(r.distroVersion, was.distroVersion) || differs(r.agentVersion, was.agentVersion)
+    || differs(r.patchType, was.patchType) || differs(r.virt, was.virt);
+}
+
+function recordCheckin(deps: AgentDeps, server: AgentServer, khash: string, query: string, ip: string): void {
   const base: CheckinRecord = {
-    serverRowId: rowId, at: deps.now(), ip, kernelId: khash, hostname: null, effectiveKernel: null, release: null, machine: null,
+    serverRowId: server.rowId, at: deps.now(), ip, kernelId: khash, hostname: null, effectiveKernel: null, release: null, machine: null,
     distro: null, distroVersion: null, agentVersion: null, hasPayload: false, patchLevel: null, patchType: null, uptime: null, virt: null,
+    changed: false,
   };
   // A bad payload still counts as a check-in (time, IP and kernel come from the request itself).
   const parsed = query ? parseCheckin(query) : null;
-  if (!parsed || !parsed.ok) {
-    if (parsed) deps.checkins.countMalformed();
-    deps.checkins.add(base);
-    return;
+  let record = base;
+  if (parsed && !parsed.ok) deps.checkins.countMalformed();
+  if (parsed?.ok) {
+    const f = parsed.fields;
+    const s = (v: string | null | undefined) => (v === null || v === undefined ? null : v.slice(0, MAX_FIELD));
+    record = {
+      ...base,
+      hostname: s(f.node),
+      effectiveKernel: s(f.euname),
+      release: s(f.release),
+      machine: s(f.machine),
+      distro: s(f.distro),
+      distroVersion: s(f.distroVersion),
+      agentVersion: s(f.kcareVersion),
+      hasPayload: true,
+      patchLevel: f.patchLevel,
+      patchType: s(f.patchType),
+      uptime: f.uptime,
+      virt: s(f.virt),
+    };
   }
-  const f = parsed.fields;
-  const s = (v: string | null | undefined) => (v === null || v === undefined ? null : v.slice(0, MAX_FIELD));
-  deps.checkins.add({
-    ...base,
-    hostname: s(f.node),
-    effectiveKernel: s(f.euname),
-    release: s(f.release),
-    machine: s(f.machine),
-    distro: s(f.distro),
-    distroVersion: s(f.distroVersion),
-    agentVersion: s(f.kcareVersion),
-    hasPayload: true,
-    patchLevel: f.patchLevel,
-    patchType: s(f.patchType),
-    uptime: f.uptime,
-    virt: s(f.virt),
-  });
+  record.changed = checkinChanges(record, server.snapshot);
+  deps.checkins.add(record);
 }

@@ -21,6 +21,24 @@ export interface CheckinRecord {
   patchType: string | null;
   uptime: number | null;
   virt: string | null;
+  /** whether anything but the time and uptime differs from the stored row (else a narrow UPDATE does) */
+  changed: boolean;
+}
+
+/** The stored columns a check-in may change, read with the server at authentication. */
+export interface ServerSnapshot {
+  ip: string;
+  hostname: string;
+  kernelId: string | null;
+  effectiveKernel: string | null;
+  release: string | null;
+  machine: string | null;
+  distro: string | null;
+  distroVersion: string | null;
+  agentVersion: string | null;
+  patchLevel: number | null;
+  patchType: string | null;
+  virt: string | null;
 }
 
 /** What a batch of check-ins changed, for the live counters. */
@@ -35,6 +53,7 @@ export interface AgentServer {
   rowId: number;
   keyId: number | null;
   feedId: number;
+  snapshot: ServerSnapshot;
 }
 
 export type RegisterResult = { code: 0; rowId: number } | { code: 2 } | { code: 3 };

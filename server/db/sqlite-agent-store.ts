@@ -1,5 +1,5 @@
 import type BetterSqlite3 from 'better-sqlite3';
-import type { AgentServer, AgentStore, CheckinBatchResult, CheckinRecord, RegisterInput, RegisterResult } from './agent-store.js';
+import type { AgentServer, AgentStore, CheckinBatchResult, CheckinRecord, RegisterInput, RegisterResult, ServerSnapshot } from './agent-store.js';
 
 /** AgentStore over better-sqlite3 prepared statements. */
 export class SqliteAgentStore implements AgentStore {
@@ -9,11 +9,13 @@ export class SqliteAgentStore implements AgentStore {
   constructor(private readonly db: BetterSqlite3.Database) {
     this.stmts = {
       findServer: db.prepare(
-        `SELECT s.id AS rowId, s.keyId AS keyId, k.feedId AS feedId
+        `SELECT s.id AS rowId, s.keyId AS keyId, k.feedId AS feedId, s.ip, s.hostname, s.kernelId, s.effectiveKernel, s.release,
+                s.machine, s.distro, s.distroVersion, s.agentVersion, s.patchLevel, s.patchType, s.virt
            FROM Server s LEFT JOIN Key k ON k.id = s.keyId WHERE s.serverIdHash = ?`,
       ),
       keyForRegister: db.prepare('SELECT id, serverLimit FROM Key WHERE key = ?'),
-      countServers: db.prepare('SELECT COUNT(*) AS n FROM Server WHERE keyId = ?'),
+      // KeyServerCount is kept exact by triggers: no COUNT over the key's servers while holding the write lock
+      countServers: db.prepare('SELECT count FROM KeyServerCount WHERE keyId = ?').pluck(),
       insertServer: db.prepare(
         `INSERT INTO Server (serverIdHash, serverIdHint, keyId, hostname, ip, registeredAt) VALUES (?, ?, ?, ?, ?, ?)`,
       ),
@@ -24,6 +26,7 @@ export class SqliteAgentStore implements AgentStore {
       keyExists: db.prepare('SELECT 1 FROM Key WHERE key = ?'),
       defaultFeed: db.prepare('SELECT id FROM Feed WHERE isDefault = 1'),
       previousCheckin: db.prepare('SELECT lastCheckinAt FROM Server WHERE id = ?').pluck(),
+      touch: db.prepare('UPDATE Server SET lastCheckinAt = ?, uptime = COALESCE(?, uptime) WHERE id = ?'),
       checkin: db.prepare(
         `UPDATE Server SET lastCheckinAt = ?, ip = ?, hostname = COALESCE(?, hostname), kernelId = ?,
            effectiveKernel = COALESCE(?, effectiveKernel), release = COALESCE(?, release), machine = COALESCE(?, machine),
@@ -35,9 +38,10 @@ export class SqliteAgentStore implements AgentStore {
   }
 
   findServer(idHash: string): AgentServer | null {
-    const row = this.stmts.findServer.get(idHash) as { rowId: number; keyId: number | null; feedId: number | null } | undefined;
+    const row = this.stmts.findServer.get(idHash) as (ServerSnapshot & { rowId: number; keyId: number | null; feedId: number | null }) | undefined;
     if (!row) return null;
-    return { rowId: row.rowId, keyId: row.keyId, feedId: row.feedId ?? this.defaultFeedId() };
+    const { rowId, keyId, feedId, ...snapshot } = row;
+    return { rowId, keyId, feedId: feedId ?? this.defaultFeedId(), snapshot };
   }
 
   register(input: RegisterInput): RegisterResult {
@@ -48,7 +52,7 @@ export class SqliteAgentStore implements AgentStore {
         const key = this.stmts.keyForRegister.get(input.key) as { id: number; serverLimit: number | null } | undefined;
         if (!key) return { code: 2 };
         if (key.serverLimit !== null) {
-          const { n } = this.stmts.countServers.get(key.id) as { n: number };
+          const n = (this.stmts.countServers.get(key.id) as number | undefined) ?? 0;
           if (n >= key.serverLimit) return { code: 3 };
         }
         const info = this.stmts.insertServer.run(input.idHash, input.idHint, key.id, input.hostname, input.ip, input.at);
@@ -88,6 +92,7 @@ export class SqliteAgentStore implements AgentStore {
     if (batch.length === 0) return result;
     const s = this.stmts.checkin;
     const previous = this.stmts.previousCheckin;
+    const touch = this.stmts.touch;
     this.db
       .transaction(() => {
         result.firstOfServers = 0;
@@ -99,7 +104,9 @@ export class SqliteAgentStore implements AgentStore {
             if (prev === null) result.firstOfServers++;
             if (prev === null || (prev !== undefined && prev < c.at - activeWindowMs)) result.newlyActive++;
           }
-          s.run(c.at, c.ip, c.hostname, c.kernelId, c.effectiveKernel, c.release, c.machine, c.distro, c.distroVersion,
+          // most check-ins change nothing but the time: the narrow UPDATE leaves the indexes alone
+          if (!c.changed) touch.run(c.at, c.uptime, c.serverRowId);
+          else s.run(c.at, c.ip, c.hostname, c.kernelId, c.effectiveKernel, c.release, c.machine, c.distro, c.distroVersion,
             c.agentVersion, c.hasPayload ? 1 : 0, c.patchLevel, c.patchType, c.uptime, c.virt, c.serverRowId);
         }
       })

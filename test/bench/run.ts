@@ -550,7 +550,7 @@ function micro(file: string, seeded: Seeded, sample: number[], checkins: Request
     return {
       serverRowId: rows[i]!, at, ip: HOST, kernelId: seeded.khash, hostname: f?.node ?? null, effectiveKernel: f?.euname ?? null, release: f?.release ?? null,
       machine: f?.machine ?? null, distro: f?.distro ?? null, distroVersion: f?.distroVersion ?? null, agentVersion: f?.kcareVersion ?? null, hasPayload: !!f,
-      patchLevel: f?.patchLevel ?? null, patchType: f?.patchType ?? null, uptime: f?.uptime ?? null, virt: f?.virt ?? null,
+      patchLevel: f?.patchLevel ?? null, patchType: f?.patchType ?? null, uptime: f?.uptime ?? null, virt: f?.virt ?? null, changed: true,
     };
   };
   // One flush of what the portal buffers in 250 ms at 10,000 check-ins/s (2,500

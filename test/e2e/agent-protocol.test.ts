@@ -201,3 +201,22 @@ describe('check-in on latest.v2', () => {
     expect((await sim({ prefix: '12h' }).fetch('v2-new-version')).status).toBe(404);
   });
 });
+
+describe('check-in writes', () => {
+  it('an unchanged check-in moves only the time; a later change is written in full', async () => {
+    const key = await buildKey(portal.app);
+    const a = sim({ hostname: 'steady', patchLevel: 2 });
+    await a.register(key.key);
+    await a.checkin();
+    const first = (await serverRow(a.serverId!))!;
+    await new Promise((r) => setTimeout(r, 15));
+    await a.checkin();
+    const second = (await serverRow(a.serverId!))!;
+    expect(second.lastCheckinAt!.getTime()).toBeGreaterThan(first.lastCheckinAt!.getTime());
+    expect(second).toMatchObject({ hostname: 'steady', patchLevel: 2 });
+    a.hostname = 'renamed';
+    a.patchLevel = 3;
+    await a.checkin();
+    expect(await serverRow(a.serverId!)).toMatchObject({ hostname: 'renamed', patchLevel: 3 });
+  });
+});

@@ -88,7 +88,7 @@ describe('the live "checked in within 48 hours" counter', () => {
 
   const record = (serverRowId: number, at: number): CheckinRecord => ({
     serverRowId, at, ip: '10.0.0.1', hostname: null, kernelId: 'k'.repeat(40), effectiveKernel: null, release: null, machine: null, distro: null,
-    distroVersion: null, agentVersion: null, hasPayload: false, patchLevel: null, patchType: null, uptime: null, virt: null,
+    distroVersion: null, agentVersion: null, hasPayload: false, patchLevel: null, patchType: null, uptime: null, virt: null, changed: true,
   });
 
   it('follows check-ins (no query), expiry (a small index range) and deletions (recount)', async () => {
