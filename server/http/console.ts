@@ -145,8 +145,15 @@ export interface ConsoleHandler {
 export async function createConsoleHandler(opts: { dir?: string; log?: Logger } = {}): Promise<ConsoleHandler> {
   const dir = opts.dir ?? defaultConsoleDir();
   let manifest = new Map<string, Asset>();
-  if (existsSync(path.join(dir, 'index.html'))) manifest = await loadConsoleManifest(dir);
-  else opts.log?.warn({ dir }, 'the web console is not built (npm run build:web); /admin answers 503');
+  if (!existsSync(path.join(dir, 'index.html'))) opts.log?.warn({ dir }, 'the web console is not built (npm run build:web); /admin answers 503');
+  else {
+    try {
+      manifest = await loadConsoleManifest(dir);
+    } catch (err) {
+      // e.g. a build rewriting the folder right now: the portal still starts, without its console
+      opts.log?.warn({ err, dir }, 'the web console build could not be read; /admin answers 503');
+    }
+  }
   const index = manifest.get('index.html');
 
   return {

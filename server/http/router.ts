@@ -54,7 +54,8 @@ export function createRouter(parts: RouterParts): Handler {
     const [s0, s1, s2] = segments;
 
     if (s0 === 'graphql' && segments.length === 1) return parts.graphql(req, res);
-    const extra = s0 !== undefined && segments.length === 1 ? parts.extra?.[s0] : undefined;
+    // own properties only: `GET /toString` must not find Object.prototype's
+    const extra = s0 !== undefined && segments.length === 1 && parts.extra && Object.hasOwn(parts.extra, s0) ? parts.extra[s0] : undefined;
     if (extra) return extra(req, res);
 
     if (s0 === 'admin' && s1 === 'api' && s2 === 'kcare') {
@@ -63,7 +64,8 @@ export function createRouter(parts: RouterParts): Handler {
       if ((rest[0] === 'nagios' || rest[0] === 'patchset') && rest.length === 2 && rest[1] !== 'register_key.plain' && parts.monitoring) {
         return parts.monitoring(req, res, rest[0], rest[1]!);
       }
-      const endpoint = PLAIN_ENDPOINTS[rest.join('/')];
+      const name = rest.join('/');
+      const endpoint = Object.hasOwn(PLAIN_ENDPOINTS, name) ? PLAIN_ENDPOINTS[name] : undefined;
       if (!endpoint) return sendPlain(res, { code: -1, message: 'unknown endpoint' }, 404);
       const params = new URLSearchParams(query);
       return sendPlain(res, await endpoint(agent, params, clientIp(req, agent.trustProxy)));

@@ -87,7 +87,7 @@ describe('latest.v2 under fuzz', () => {
   });
 
   it('odd paths, methods and credentials never reach a 5xx', async () => {
-    const seg = fc.oneof(fc.constantFrom('..', '.', '%2e%2e', '%2F', 'latest.v2', 'kcare.ko', 'userspace', '1', '017', registered.khash, 'v2-new-version', '%00'), fc.string({ maxLength: 20 }).map(encodeURIComponent));
+    const seg = fc.oneof(fc.constantFrom('..', '.', '%2e%2e', '%2F', 'latest.v2', 'kcare.ko', 'userspace', '1', '017', registered.khash, 'v2-new-version', '%00', 'toString', '__proto__', 'constructor', 'hasOwnProperty'), fc.string({ maxLength: 20 }).map(encodeURIComponent));
     await fc.assert(
       fc.asyncProperty(fc.array(seg, { maxLength: 8 }), fc.constantFrom('GET', 'HEAD', 'POST', 'DELETE', 'OPTIONS'), fc.option(fc.string({ maxLength: 120 })), async (segs, method, auth) => {
         const headers: Record<string, string> = auth === null ? {} : { Authorization: `Basic ${Buffer.from(auth).toString('base64')}` };
@@ -97,6 +97,17 @@ describe('latest.v2 under fuzz', () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('names of built-in object properties', () => {
+  it('are ordinary unknown paths, answered at once', async () => {
+    for (const name of ['toString', '__proto__', 'constructor', 'hasOwnProperty', 'valueOf']) {
+      expect((await rawRequest(port, `/${name}`)).status).toBe(404);
+      const plain = await rawRequest(port, `/admin/api/kcare/${name}`);
+      expect(plain.status).toBe(404);
+      expect(plain.body.toString()).toContain('code: -1');
+    }
   });
 });
 
