@@ -59,7 +59,8 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   const agent: AgentDeps = { store: db.agentStore, index, checkins, events, log, now, trustProxy: config.trustProxy, patchStoreDir };
   const startedAt = now();
 
-  const graphql = createGraphQLServer({ config, db, events, index, checkins, log, now, startedAt });
+  // `jobs` is assigned in start(); the API asks for the sync job at request time
+  const graphql = createGraphQLServer({ config, db, events, index, checkins, log, now, startedAt, sync: () => jobs?.sync ?? null });
 
   const router = createRouter({
     agent,

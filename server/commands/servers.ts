@@ -35,7 +35,9 @@ export interface ServerFilter {
 
 /** Sortable columns. */
 export const SERVER_SORT_FIELDS = ['ID', 'HOSTNAME', 'IP', 'REGISTERED_AT', 'LAST_CHECKIN_AT', 'PATCH_LEVEL', 'KERNEL'] as const;
+/** A sortable column. */
 export type ServerSortField = (typeof SERVER_SORT_FIELDS)[number];
+/** Sort direction (NULL sorts as the smallest value). */
 export type SortDirection = 'ASC' | 'DESC';
 
 /** One page request. */

@@ -11,6 +11,7 @@ import { getDatamodel } from '../generated/pothos-prisma-types.js';
 import type { GraphQLContext } from './context.js';
 import { codedError } from './errors.js';
 
+/** The schema builder every types/ file registers on. */
 export const builder = new SchemaBuilder<{
   Context: GraphQLContext;
   PrismaTypes: PrismaTypes;

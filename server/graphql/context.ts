@@ -7,10 +7,14 @@ import type { Config } from '../config.js';
 import type { PortalEvents } from '../events.js';
 import type { PrismaClient } from '../generated/prisma/client.js';
 import type { Logger } from '../log.js';
+import type { SyncScheduler } from '../jobs/sync-scheduler.js';
 import type { FeedIndex } from '../patches/feed-index.js';
 import type { LiveFeeds } from './live/index.js';
 
 export type { AuthUser };
+
+/** What the API may ask of the patch-source sync job (jobs/sync-scheduler.ts). */
+export type SyncControl = Pick<SyncScheduler, 'runNow' | 'status'>;
 
 /** Long-lived services the resolvers use. */
 export interface ApiServices {
@@ -21,6 +25,8 @@ export interface ApiServices {
   now: () => number;
   limiter: LoginRateLimiter;
   live: LiveFeeds;
+  /** the sync job of this process, or null when jobs are not running */
+  sync: () => SyncControl | null;
 }
 
 /** Where a request came from. */

@@ -10,7 +10,7 @@ import type { Database } from '../db/index.js';
 import type { PortalEvents } from '../events.js';
 import type { Logger } from '../log.js';
 import type { FeedIndex } from '../patches/feed-index.js';
-import { RequestMemo, type ApiServices, type GraphQLContext, type RequestInfo } from './context.js';
+import { RequestMemo, type ApiServices, type GraphQLContext, type RequestInfo, type SyncControl } from './context.js';
 import { maskError, useExpectedErrors } from './errors.js';
 import { DEFAULT_LIMITS, useOperationLimits, type OperationLimits } from './limits.js';
 import { LiveFeeds, type LiveOptions } from './live/index.js';
@@ -34,6 +34,8 @@ export interface GraphQLDeps {
   operationLimits?: OperationLimits;
   /** how often open WebSockets re-check their credentials (default 60 s) */
   wsRecheckMs?: number;
+  /** the patch-source sync job, once the app has started it (null: jobs are off) */
+  sync?: () => SyncControl | null;
 }
 
 /** What the transports hand yoga for each request or WebSocket operation. */
@@ -43,8 +45,10 @@ export interface ServerContext {
   setCookie: (value: string) => void;
 }
 
+/** The yoga instance both transports run operations through. */
 export type Yoga = YogaServerInstance<ServerContext, GraphQLContext>;
 
+/** The GraphQL endpoint as the app uses it. */
 export interface GraphQLServer {
   handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> | void;
   /** Hooks WebSocket upgrades on the HTTP server (subscriptions). */
@@ -60,7 +64,7 @@ export function createGraphQLServer(deps: GraphQLDeps): GraphQLServer {
   const prisma = deps.db.prisma;
   const live = new LiveFeeds({ prisma, events: deps.events, now: deps.now, log }, deps.live);
   const started = live.start().catch((err: unknown) => log.error({ err }, 'live counters could not start'));
-  const api: ApiServices = { config: deps.config, events: deps.events, index: deps.index, log, now: deps.now, limiter: new LoginRateLimiter(deps.loginLimits), live };
+  const api: ApiServices = { config: deps.config, events: deps.events, index: deps.index, log, now: deps.now, limiter: new LoginRateLimiter(deps.loginLimits), live, sync: deps.sync ?? (() => null) };
 
   const yoga: Yoga = createYoga<ServerContext, GraphQLContext>({
     schema,
@@ -70,7 +74,6 @@ export function createGraphQLServer(deps: GraphQLDeps): GraphQLServer {
     cors: false,
     batching: false,
     multipart: false,
-    healthCheckEndpoint: '/graphql/health',
     maxRequestBodySize: MAX_BODY_BYTES,
     maskedErrors: { maskError, isDev: false },
     plugins: [useOperationLimits(deps.operationLimits ?? DEFAULT_LIMITS), useExpectedErrors()],

@@ -30,6 +30,7 @@ const ADMIN_MUTATIONS: Record<string, () => string> = {
   deployUpTo: () => 'mutation { deployUpTo(feed: "default", patchset: "K20240101_01") { changed } }',
   rollBackFrom: () => 'mutation { rollBackFrom(feed: "authz-feed", patchset: "K20240101_01") { changed } }',
   updatePatchSourceSettings: () => 'mutation { updatePatchSourceSettings(input: {url: "https://patches.example/", password: "pw"}) { configured } }',
+  syncPatchSource: () => 'mutation { syncPatchSource { running } }',
 };
 
 /** Everything a mutation could change, as one comparable value. */

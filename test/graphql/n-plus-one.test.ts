@@ -10,7 +10,12 @@ import { Gql, startApiPortal, startExtraGraphQL } from './helpers.js';
 
 let portal: Awaited<ReturnType<typeof startApiPortal>>;
 let extra: Awaited<ReturnType<typeof startExtraGraphQL>>;
-let counting: PrismaClient<'query'>;
+/** A client of its own whose every SQL statement emits a query event. */
+function countingClient(dbFile: string) {
+  const adapter = new PrismaBetterSqlite3({ url: `file:${dbFile}`, timeout: 10_000 }, { timestampFormat: 'unixepoch-ms' });
+  return new PrismaClient({ adapter, log: [{ emit: 'event' as const, level: 'query' as const }] });
+}
+let counting: ReturnType<typeof countingClient>;
 let client: Gql;
 let statements: string[] = [];
 
@@ -36,12 +41,9 @@ async function count(query: string): Promise<number> {
 
 beforeAll(async () => {
   portal = await startApiPortal();
-  counting = new PrismaClient<'query'>({
-    adapter: new PrismaBetterSqlite3({ url: `file:${portal.app.config.dbFile}`, timeout: 10_000 }, { timestampFormat: 'unixepoch-ms' }),
-    log: [{ emit: 'event', level: 'query' }],
-  });
+  counting = countingClient(portal.app.config.dbFile!);
   counting.$on('query', (e) => void statements.push(e.query));
-  extra = await startExtraGraphQL(portal.app, { db: { ...portal.app.db, prisma: counting } });
+  extra = await startExtraGraphQL(portal.app, { db: { ...portal.app.db, prisma: counting as unknown as PrismaClient } });
   const admin = await portal.app.db.prisma.user.findUniqueOrThrow({ where: { username: 'admin' } });
   client = new Gql(extra.url);
   client.apiKey = (await createApiToken(portal.app.db.prisma, admin.id, { name: 'n+1' })).token;

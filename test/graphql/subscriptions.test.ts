@@ -128,14 +128,17 @@ describe('live start page', () => {
       for (let j = 0; j < 100; j++) portal.app.events.emit('checkins', { count: 10, firstOfServers: 0, newlyActive: 1 });
       await new Promise((r) => setTimeout(r, 50));
     }
-    await eventually(() => activities.reduce((n, a) => n + a.checkins, 0) >= 40_000, 3000);
+    await eventually(() => activities.reduce((n, a) => n + a.checkins, 0) >= 40_000, 10_000);
     const seconds = (Date.now() - t0) / 1000;
     s1();
     s2();
-    expect(activities.reduce((n, a) => n + a.checkins, 0)).toBe(40_000);
+    const total = activities.reduce((n, a) => n + a.checkins, 0);
+    expect(total).toBeGreaterThanOrEqual(40_000); // plus the odd real check-in of the test before
+    expect(total).toBeLessThan(40_010);
+    // 4,000 changes became at most one snapshot per 250 ms and one summary per 500 ms (+1 for the edges)
     expect(statUpdates).toBeGreaterThanOrEqual(2);
-    expect(statUpdates / seconds).toBeLessThanOrEqual(5);
-    expect(activities.length / seconds).toBeLessThanOrEqual(3);
+    expect(statUpdates).toBeLessThanOrEqual(Math.ceil(seconds * 4) + 1);
+    expect(activities.length).toBeLessThanOrEqual(Math.ceil(seconds * 2) + 1);
     await portal.app.graphql.live.stats.recount(); // back to the truth
   });
 });

@@ -110,3 +110,19 @@ describe('operation limits rule', () => {
     expect(check(`{ servers(first: 500) { ${Array.from({ length: 26 }, (_, i) => `n${i}: nodes { id hostname }`).join(' ')} } }`)[0]).toMatch(/aliases|expensive/);
   });
 });
+
+describe('LDAP configuration', () => {
+  const base = { EPORTAL_CONFIG: '/dev/null', EPORTAL_DATA_DIR: '/tmp/x' };
+
+  it('is off by default, and needs the URL and a DN template with one %s together', async () => {
+    const { loadConfig } = await import('../../server/config.js');
+    expect(loadConfig(base).ldap).toBeUndefined();
+    const c = loadConfig({ ...base, EPORTAL_LDAP_URL: 'ldaps://dir.example:636', EPORTAL_LDAP_DN_TEMPLATE: 'uid=%s,dc=example,dc=com', EPORTAL_LDAP_TIMEOUT_MS: '2000' });
+    expect(c.ldap).toEqual({ url: 'ldaps://dir.example:636', dnTemplate: 'uid=%s,dc=example,dc=com', startTls: false, caFile: undefined, connectTimeoutMs: 3000, timeoutMs: 2000, tlsVerify: true });
+    expect(() => loadConfig({ ...base, EPORTAL_LDAP_URL: 'ldap://dir.example' })).toThrow(/set together/);
+    expect(() => loadConfig({ ...base, EPORTAL_LDAP_URL: 'ldap://dir.example', EPORTAL_LDAP_DN_TEMPLATE: 'uid=x,dc=example' })).toThrow(/%s/);
+    expect(() => loadConfig({ ...base, EPORTAL_LDAP_URL: 'ldap://dir.example', EPORTAL_LDAP_DN_TEMPLATE: 'uid=%s,cn=%s' })).toThrow(/%s/);
+    expect(() => loadConfig({ ...base, EPORTAL_LDAP_URL: 'http://dir.example', EPORTAL_LDAP_DN_TEMPLATE: 'uid=%s' })).toThrow(/EPORTAL_LDAP_URL/);
+    expect(() => loadConfig({ ...base, EPORTAL_LDAP_URL: 'ldap://d', EPORTAL_LDAP_DN_TEMPLATE: 'uid=%s', EPORTAL_LDAP_CA_FILE: '/nonexistent/ca.pem' })).toThrow(/CA_FILE/);
+  });
+});

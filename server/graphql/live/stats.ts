@@ -5,7 +5,8 @@
 //   raised by the check-in batches (the store reports servers that re-entered
 //   the window), lowered every few seconds by counting only the servers whose
 //   last check-in just slid out of the window (a tiny index range), and
-//   re-seeded after deletions and every 10 minutes to drop any drift.
+//   re-seeded after deletions and every minute to drop any drift (6.6 ms at
+//   1,000,000 servers: the COUNT reads only the lastCheckinAt index).
 // Snapshots are computed at most every publishIntervalMs, only when something
 // changed and someone listens, and shared by every subscriber.
 import type { PrismaClient } from '../../generated/prisma/client.js';
@@ -43,7 +44,7 @@ export const DEFAULT_LIVE_STATS: LiveStatsOptions = {
   windowMs: 48 * 3_600_000,
   publishIntervalMs: 250,
   expiryIntervalMs: 10_000,
-  recountIntervalMs: 10 * 60_000,
+  recountIntervalMs: 60_000,
   pollIntervalMs: 5_000,
   recountDelayMs: 1_000,
 };

@@ -33,6 +33,7 @@ interface Connection {
   request: http.IncomingMessage;
 }
 
+/** The WebSocket side of /graphql; close() ends every connection. */
 export interface WebSocketEndpoint {
   close(): Promise<void>;
 }

@@ -3,6 +3,7 @@
 // status functions belong to patches/source; this file only exposes them.
 import { getPublicSettings, getSyncStatus, updateSourceSettings, PRODUCTS, type PublicSourceSettings, type SyncReport, type SyncStatus } from '../../patches/source/index.js';
 import type { PatchsetProgress } from '../../patches/source/progress.js';
+import { DomainError } from '../../commands/errors.js';
 import { builder } from '../builder.js';
 import type { GraphQLContext } from '../context.js';
 import type { SyncProgressState } from '../live/patches.js';
@@ -102,7 +103,7 @@ const SyncProgressRef = builder.objectRef<SyncProgressState>('SyncProgress').imp
 const PatchSource = builder.objectRef<Record<string, never>>('PatchSource').implement({
   fields: (t) => ({
     settings: t.field({ type: PatchSourceSettings, resolve: (_p, _a, ctx) => getPublicSettings(sourceContext(ctx)) }),
-    status: t.field({ type: SyncStatusRef, resolve: (_p, _a, ctx) => getSyncStatus({ prisma: ctx.prisma }) }),
+    status: t.field({ type: SyncStatusRef, resolve: (_p, _a, ctx) => ctx.api.sync()?.status() ?? getSyncStatus({ prisma: ctx.prisma }) }),
   }),
 });
 
@@ -132,6 +133,21 @@ builder.mutationField('updatePatchSourceSettings', (t) =>
       // GraphQL gives absent fields as undefined and explicit nulls as null: both pass through as the command expects
       const patch = Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined));
       return updateSourceSettings(sourceContext(ctx), patch);
+    },
+  }),
+);
+
+builder.mutationField('syncPatchSource', (t) =>
+  t.field({
+    type: SyncStatusRef,
+    description: 'Starts a patch-source sync now (or joins the running one) and answers its status at once; follow it with syncProgress (admin only). SYNC_UNAVAILABLE.',
+    authScopes: { admin: true },
+    resolve: async (_root, _args, ctx) => {
+      const sync = ctx.api.sync();
+      if (!sync) throw new DomainError('SYNC_UNAVAILABLE', 'the sync job is not running in this portal process');
+      // the run reports its own failures (status, syncProgress); nothing to add here
+      sync.runNow().catch((err: unknown) => ctx.api.log.error({ err }, 'sync started from the API failed'));
+      return sync.status();
     },
   }),
 );
