@@ -19,6 +19,11 @@ async function main(): Promise<void> {
   const shutdown = (signal: string) => {
     if (++signals > 1) process.exit(1); // a second signal forces it
     app.log.info({ signal }, 'shutting down');
+    // a stop that hangs must not keep systemd waiting for its own kill timeout
+    setTimeout(() => {
+      app.log.error('shutdown did not finish within 25 s; exiting');
+      process.exit(1);
+    }, 25_000).unref();
     app.stop().then(() => process.exit(0), (err: unknown) => {
       app.log.error({ err }, 'shutdown failed');
       process.exit(1);

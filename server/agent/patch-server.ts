@@ -112,14 +112,23 @@ export async function handlePatchRequest(deps: AgentDeps, req: IncomingMessage, 
   }
 }
 
-// Extra files of a level are only those its .fixups lists name (with their .sig).
+// Extra files of a level are only those its .fixups lists name (with their
+// .sig). Store folders never change once imported, so the lists are cached.
+const fixupsCache = new Map<string, Set<string>>();
+const FIXUPS_CACHE_MAX = 10_000;
+
 async function listedInFixups(levelDir: string, file: string): Promise<boolean> {
-  const base = file.endsWith('.sig') ? file.slice(0, -4) : file;
-  for (const t of ['', '.extra', '.free', '.edf']) {
-    const text = await readFile(path.join(levelDir, `kpatch${t}.fixups`), 'utf8').catch(() => null);
-    if (text !== null && parseFixups(text).includes(base)) return true;
+  let names = fixupsCache.get(levelDir);
+  if (!names) {
+    names = new Set<string>();
+    for (const t of ['', '.extra', '.free', '.edf']) {
+      const text = await readFile(path.join(levelDir, `kpatch${t}.fixups`), 'utf8').catch(() => null);
+      if (text !== null) for (const n of parseFixups(text)) names.add(n);
+    }
+    if (fixupsCache.size >= FIXUPS_CACHE_MAX) fixupsCache.delete(fixupsCache.keys().next().value!);
+    fixupsCache.set(levelDir, names);
   }
-  return false;
+  return names.has(file.endsWith('.sig') ? file.slice(0, -4) : file);
 }
 
 const MAX_FIELD = 255;

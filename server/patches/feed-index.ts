@@ -77,11 +77,31 @@ export class FeedIndex {
 
   private async load(): Promise<void> {
     const gen = await this.prisma.setting.findUnique({ where: { name: INDEX_GENERATION } });
-    const [sets, kernels, libs, deployments] = await Promise.all([
+    const [sets, deployments] = await Promise.all([
       this.prisma.patchset.findMany({ select: { id: true, storeDir: true }, orderBy: [{ releasedAt: 'asc' }, { name: 'asc' }] }),
+      this.prisma.deployment.findMany({ select: { feedId: true, patchsetId: true } }),
+    ]);
+    // Kernel rows only change when patchsets are imported or removed; a deploy
+    // or rollback (the common case) only needs the deployments re-read.
+    const signature = sets.map((p) => p.id).join(',');
+    if (signature !== this.setSignature) await this.loadKernels(sets);
+    this.setSignature = signature;
+    const dep = new Map<number, Set<number>>();
+    for (const row of deployments) {
+      let s = dep.get(row.feedId);
+      if (!s) dep.set(row.feedId, (s = new Set()));
+      s.add(row.patchsetId);
+    }
+    this.deployed = dep;
+    this.generation = gen?.value ?? '';
+  }
+
+  private setSignature: string | null = null;
+
+  private async loadKernels(sets: { id: number; storeDir: string }[]): Promise<void> {
+    const [kernels, libs] = await Promise.all([
       this.prisma.patchsetKernel.findMany({ select: { patchsetId: true, kernelId: true, level: true, patchTypes: true } }),
       this.prisma.patchsetLibcare.findMany({ select: { patchsetId: true, lib: true, buildId: true, path: true } }),
-      this.prisma.deployment.findMany({ select: { feedId: true, patchsetId: true } }),
     ]);
     const dirs = new Map(sets.map((s, i) => [s.id, { dir: s.storeDir, order: i }]));
     const k = new Map<string, KernelEntry[]>();
@@ -99,16 +119,8 @@ export class FeedIndex {
       const key = `${row.lib}/${row.buildId}`;
       l.set(key, [...(l.get(key) ?? []), { patchsetId: row.patchsetId, storeDir: d.dir, path: row.path }]);
     }
-    const dep = new Map<number, Set<number>>();
-    for (const row of deployments) {
-      let s = dep.get(row.feedId);
-      if (!s) dep.set(row.feedId, (s = new Set()));
-      s.add(row.patchsetId);
-    }
     this.kernels = k;
     this.libcare = l;
-    this.deployed = dep;
-    this.generation = gen?.value ?? '';
   }
 
   /** Polls the generation every `intervalMs` and reloads when another process changed patches. */

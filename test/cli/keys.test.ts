@@ -1,41 +1,19 @@
 // kc.eportal key ... and --list-servers, run as the real executable against a
 // fresh data directory (`npm test` builds dist/ first).
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../server/config.js';
 import { openDatabase } from '../../server/db/index.js';
+import { kc } from '../support/cli.js';
 
 // every test spawns the CLI several times; generous for loaded CI machines
 const CLI_TIMEOUT = 120_000;
-const BIN = fileURLToPath(new URL('../../bin/kc.eportal', import.meta.url));
 const dirs: string[] = [];
 
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs bin/kc.eportal with only the given EPORTAL_* settings and a closed stdin. */
-function kc(dataDir: string, args: string[]): Promise<Result> {
-  const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('EPORTAL_')));
-  Object.assign(env, { EPORTAL_CONFIG: '/dev/null', EPORTAL_DATA_DIR: dataDir });
-  return new Promise((resolve, reject) => {
-    const child = spawn(BIN, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
-    child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 /** A data directory with the schema, the default feed, these extra feeds and keys (in the default feed), made without the CLI. */
 async function seeded({ feeds = [], keys = [] }: { feeds?: string[]; keys?: string[] } = {}): Promise<string> {

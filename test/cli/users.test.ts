@@ -1,44 +1,20 @@
 // kc.eportal's user options, run as the real executable against a fresh data
 // directory. `npm test` builds dist/ first; without dist/ the executable runs
 // the sources through tsx (slower, same behaviour).
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashPassword, verifyPassword } from '../../server/auth/password.js';
 import { loadConfig } from '../../server/config.js';
 import { openDatabase } from '../../server/db/index.js';
+import { kc } from '../support/cli.js';
 
 // every test spawns the CLI several times; generous for loaded CI machines
 const CLI_TIMEOUT = 120_000;
-const BIN = fileURLToPath(new URL('../../bin/kc.eportal', import.meta.url));
 const dirs: string[] = [];
 
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs bin/kc.eportal with only the given EPORTAL_* settings; stdin gets `input` (or is closed at once). */
-function kc(dataDir: string, args: string[], opts: { input?: string; env?: Record<string, string> } = {}): Promise<Result> {
-  const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('EPORTAL_')));
-  Object.assign(env, { EPORTAL_CONFIG: '/dev/null', EPORTAL_DATA_DIR: dataDir }, opts.env);
-  return new Promise((resolve, reject) => {
-    const child = spawn(BIN, args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
-    child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.on('error', () => {}); // the CLI may exit before reading everything
-    child.stdin.end(opts.input ?? '');
-  });
-}
 
 function freshDir(): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'eportal-cli-'));

@@ -85,7 +85,8 @@ export class LiveStats {
       this.timers.push(t);
     };
     every(this.opts.expiryIntervalMs, () => this.queue(() => this.expire()));
-    every(this.opts.recountIntervalMs, () => this.queue(() => this.recount()));
+    // recount() queues itself: queueing a call to it from inside the queue would wait on itself forever
+    every(this.opts.recountIntervalMs, () => void this.recount());
     every(this.opts.pollIntervalMs, () => this.markDirty());
   }
 
