@@ -198,7 +198,7 @@ describe('console as an admin', () => {
 
     await page.goto(`${portal.url}/admin/keys/alpha-key/servers?sort=HOSTNAME`);
     await expect.poll(hosts).toEqual(['web-1', 'web-2']);
-    expect(await page.getByText('Servers of key alpha-key').count()).toBe(1);
+    await expect.poll(() => page.getByText('Servers of key alpha-key').count()).toBe(1);
 
     // delete one from the key's list
     await page.getByRole('button', { name: 'Delete server web-2' }).click();

@@ -73,7 +73,7 @@ describe('console as a read-only user', () => {
     }
     // the changelog is there to read
     await page.goto(`${portal.url}/admin/patches`);
-    expect(await page.getByRole('button', { name: 'Changelog of K20240101_01' }).count()).toBe(1);
+    await page.getByRole('button', { name: 'Changelog of K20240101_01' }).waitFor();
     // no selection boxes or toggles, and forms are disabled
     await page.goto(`${portal.url}/admin/settings/users`);
     await page.locator('tr[data-user="viewer"]').waitFor();
@@ -82,9 +82,9 @@ describe('console as a read-only user', () => {
     await page.locator('tr[data-hostname="ro-host"]').waitFor();
     expect(await page.locator('[data-testid="servers-table"] input[type="checkbox"]').count()).toBe(0);
     await page.goto(`${portal.url}/admin/keys/ro-key/edit`);
-    expect(await page.getByLabel('Description').isDisabled()).toBe(true);
+    await expect.poll(() => page.getByLabel('Description').isDisabled()).toBe(true);
     await page.goto(`${portal.url}/admin/patches/source`);
-    expect(await page.getByLabel('URL').isDisabled()).toBe(true);
+    await expect.poll(() => page.getByLabel('URL').isDisabled()).toBe(true);
   });
 
   it('is sent back from pages that only create things', async () => {
