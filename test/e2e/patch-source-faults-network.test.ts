@@ -101,7 +101,7 @@ describe('network faults', () => {
 
   it('slow download: agents check in normally while it runs', async () => {
     const p = await publishNext(192 * 1024);
-    upstream.faults.bytesPerSecond = Math.ceil(p.size / 1.2); // about 1.2 s
+    upstream.faults.bytesPerSecond = Math.ceil(p.size / 3); // about 3 s
     const tracker = new SyncTracker();
     const running = sync({ tracker });
     while (!(tracker.current?.patchsets[0]?.received)) await new Promise((r) => setTimeout(r, 10));
@@ -113,7 +113,8 @@ describe('network faults', () => {
       times.push(performance.now() - t0);
     }
     expect(tracker.current, 'the sync should still be running').not.toBeNull();
-    expect(Math.max(...times)).toBeLessThan(250);
+    // generous for a loaded CI machine: a blocking sync would hold them for seconds
+    expect(Math.max(...times)).toBeLessThan(1000);
     expect(await running).toMatchObject({ result: 'ok', imported: [p.name] });
     expect((await agent.checkin()).level).toBe(2);
   });

@@ -486,7 +486,7 @@ describe('fuzz: parsePyLiteral only ever throws PyLiteralError', () => {
     for (const open of ['[', '(', '{', "{'a': ", "{1: ["]) {
       const t0 = performance.now();
       expect(reasonOf(() => parsePyLiteral(open.repeat(100000), { maxLength: 1e7 }))).toBe('too_deep');
-      expect(performance.now() - t0).toBeLessThan(200);
+      expect(performance.now() - t0).toBeLessThan(2000);
     }
     const deep = '['.repeat(100000) + ']'.repeat(100000);
     const unlimited = { maxLength: 1e7, maxDepth: 1e7, maxItems: 1e7 };
@@ -513,13 +513,13 @@ describe('fuzz: parsePyLiteral only ever throws PyLiteralError', () => {
     for (const text of inputs) {
       const t0 = performance.now();
       onlyPyErrors(() => parsePyLiteral(text, unlimited));
-      expect(performance.now() - t0, text.slice(0, 30)).toBeLessThan(1500);
+      expect(performance.now() - t0, text.slice(0, 30)).toBeLessThan(5000);
     }
     // default limits reject big inputs before doing any work
     const big = '['.repeat(1e7);
     const t0 = performance.now();
     expect(reasonOf(() => parsePyLiteral(big))).toBe('too_long');
-    expect(performance.now() - t0).toBeLessThan(100);
+    expect(performance.now() - t0).toBeLessThan(1000);
   });
 });
 
