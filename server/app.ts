@@ -8,6 +8,7 @@ import { CheckinBuffer } from './agent/checkin-buffer.js';
 import type { AgentDeps } from './agent/deps.js';
 import type { Config } from './config.js';
 import { openDatabase, type Database } from './db/index.js';
+import { removePidFile, writePidFile } from './db/pidfile.js';
 import { PortalEvents } from './events.js';
 import { createGraphQLServer, type GraphQLServer } from './graphql/server.js';
 import { startJobs, type Jobs } from './jobs/index.js';
@@ -100,6 +101,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
       const addr = server.address() as AddressInfo;
       const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
       const url = `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${addr.port}`;
+      writePidFile(config.dataDir);
       log.info({ url, dataDir: config.dataDir }, 'portal listening');
       return { host: addr.address, port: addr.port, url };
     },
@@ -116,6 +118,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
         index.stop();
         await checkins.stop();
         await db.close();
+        removePidFile(config.dataDir);
         log.info('portal stopped');
       })();
       return stopping;

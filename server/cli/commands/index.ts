@@ -12,6 +12,7 @@ import { listServersCommand } from './list-servers.js';
 import { listUsersCommand } from './list-users.js';
 import { passwordOption } from './password-option.js';
 import { readOnlyCommand } from './readonly.js';
+import { dbCommand } from './db.js';
 import { deployCommand } from './deploy.js';
 import { feedCommand } from './feed.js';
 import { patchsetListCommand } from './patchset-list.js';
@@ -36,4 +37,5 @@ export const commands: CliModule[] = [
   deployCommand,
   unrollCommand,
   syncCommand,
+  dbCommand,
 ];
