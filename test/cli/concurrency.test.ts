@@ -13,11 +13,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyPassword } from '../../server/auth/password.js';
 import { loadConfig } from '../../server/config.js';
 import { openDatabase } from '../../server/db/index.js';
+import { kc } from '../support/cli.js';
 
 // every test spawns the CLI several times; generous for loaded CI machines
 const CLI_TIMEOUT = 120_000;
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const BIN = path.join(ROOT, 'bin/kc.eportal');
 
 /** Inserts keyless servers in IMMEDIATE transactions that hold the write lock ~10 ms, back to back, until stdin closes. */
 const WRITER = `
@@ -46,26 +46,6 @@ function tick() {
 tick();
 `;
 
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function kc(dataDir: string, args: string[], input = ''): Promise<Result> {
-  const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('EPORTAL_')));
-  Object.assign(env, { EPORTAL_CONFIG: '/dev/null', EPORTAL_DATA_DIR: dataDir });
-  return new Promise((resolve, reject) => {
-    const child = spawn(BIN, args, { env });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
-    child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(input);
-  });
-}
 
 describe('kc.eportal next to a writing process', { timeout: CLI_TIMEOUT }, () => {
   let dir: string;
@@ -123,7 +103,7 @@ describe('kc.eportal next to a writing process', { timeout: CLI_TIMEOUT }, () =>
       [['-d', 'user'], '', "User 'user' deleted\n"],
     ];
     for (const [args, input, expected] of steps) {
-      const res = await kc(dir, args, input);
+      const res = await kc(dir, args, { input });
       expect({ args, code: res.code, stderr: res.stderr }).toEqual({ args, code: 0, stderr: '' });
       if (typeof expected === 'string') expect(res.stdout).toBe(expected);
       else expect(res.stdout).toMatch(expected);
