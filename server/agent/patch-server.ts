@@ -53,7 +53,7 @@ export function parsePatchPath(segments: readonly string[]): PatchPath | null {
 type Identity = { ok: true; feedId: number; server: AgentServer | null } | { ok: false };
 
 /** Resolves the Basic-auth server id to its feed; no credentials → default feed; unknown id → not ok (403). */
-export function identify(deps: AgentDeps, req: IncomingMessage): Identity {
+export function identify(deps: AgentDeps, req: IncomingMessage, forCheckin = false): Identity {
   const auth = req.headers.authorization;
   if (!auth) return { ok: true, feedId: deps.store.defaultFeedId(), server: null };
   const m = /^Basic\s+([A-Za-z0-9+/=]{1,200})$/i.exec(auth);
@@ -62,7 +62,7 @@ export function identify(deps: AgentDeps, req: IncomingMessage): Identity {
   const colon = decoded.indexOf(':');
   const id = colon < 0 ? decoded : decoded.slice(0, colon);
   if (!plausibleServerId(id)) return { ok: false };
-  const server = deps.store.findServer(hashServerId(id));
+  const server = deps.store.findServer(hashServerId(id), forCheckin);
   return server ? { ok: true, feedId: server.feedId, server } : { ok: false };
 }
 
@@ -79,7 +79,7 @@ export async function handlePatchRequest(deps: AgentDeps, req: IncomingMessage, 
   const p = parsePatchPath(segments);
   if (!p) return notFound(res);
   if (p.kind === 'newVersion') return notFound(res); // any 2xx would announce a new agent version
-  const who = identify(deps, req);
+  const who = identify(deps, req, p.kind === 'latest');
   if (!who.ok) return forbidden(res);
   switch (p.kind) {
     case 'latest': {
@@ -173,6 +173,7 @@ function recordCheckin(deps: AgentDeps, server: AgentServer, khash: string, quer
       virt: s(f.virt),
     };
   }
-  record.changed = checkinChanges(record, server.snapshot);
+  // without a snapshot (not expected on this path) write everything
+  record.changed = server.snapshot ? checkinChanges(record, server.snapshot) : true;
   deps.checkins.add(record);
 }

@@ -53,7 +53,8 @@ export interface AgentServer {
   rowId: number;
   keyId: number | null;
   feedId: number;
-  snapshot: ServerSnapshot;
+  /** the stored columns a check-in compares against; only read when asked for */
+  snapshot: ServerSnapshot | null;
 }
 
 export type RegisterResult = { code: 0; rowId: number } | { code: 2 } | { code: 3 };
@@ -68,8 +69,8 @@ export interface RegisterInput {
 }
 
 export interface AgentStore {
-  /** The server a hashed server id belongs to, with the feed its key is bound to. */
-  findServer(idHash: string): AgentServer | null;
+  /** The server a hashed server id belongs to, with the feed its key is bound to (and its stored columns for a check-in). */
+  findServer(idHash: string, withSnapshot?: boolean): AgentServer | null;
   /** Registers a server under a key, holding the key's server limit exactly. */
   register(input: RegisterInput): RegisterResult;
   /** Removes a server; false when the id is unknown. */

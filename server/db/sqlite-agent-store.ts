@@ -8,6 +8,9 @@ export class SqliteAgentStore implements AgentStore {
 
   constructor(private readonly db: BetterSqlite3.Database) {
     this.stmts = {
+      findServerFeed: db.prepare(
+        `SELECT s.id AS rowId, s.keyId AS keyId, k.feedId AS feedId FROM Server s LEFT JOIN Key k ON k.id = s.keyId WHERE s.serverIdHash = ?`,
+      ),
       findServer: db.prepare(
         `SELECT s.id AS rowId, s.keyId AS keyId, k.feedId AS feedId, s.ip, s.hostname, s.kernelId, s.effectiveKernel, s.release,
                 s.machine, s.distro, s.distroVersion, s.agentVersion, s.patchLevel, s.patchType, s.virt
@@ -37,11 +40,13 @@ export class SqliteAgentStore implements AgentStore {
     };
   }
 
-  findServer(idHash: string): AgentServer | null {
-    const row = this.stmts.findServer.get(idHash) as (ServerSnapshot & { rowId: number; keyId: number | null; feedId: number | null }) | undefined;
+  findServer(idHash: string, withSnapshot = false): AgentServer | null {
+    // file downloads only need the feed: the narrower statement is measurably cheaper
+    const stmt = withSnapshot ? this.stmts.findServer : this.stmts.findServerFeed;
+    const row = stmt.get(idHash) as (ServerSnapshot & { rowId: number; keyId: number | null; feedId: number | null }) | undefined;
     if (!row) return null;
     const { rowId, keyId, feedId, ...snapshot } = row;
-    return { rowId, keyId, feedId: feedId ?? this.defaultFeedId(), snapshot };
+    return { rowId, keyId, feedId: feedId ?? this.defaultFeedId(), snapshot: withSnapshot ? snapshot : null };
   }
 
   register(input: RegisterInput): RegisterResult {
