@@ -8,6 +8,7 @@ import './types/feed.js';
 import './types/key.js';
 import './types/server.js';
 import './types/server-list.js';
+import './types/cve.js';
 import './types/patchset.js';
 import './types/stats.js';
 import './types/patch-source.js';

@@ -220,7 +220,7 @@ describe('kc.eportal usage', { timeout: CLI_TIMEOUT }, () => {
     expect(await kc(dir, ['frobnicate'])).toEqual({
       code: 2,
       stdout: '',
-      stderr: "kc.eportal: unknown command 'frobnicate' (commands: key, feed, patchset, deploy, db)\nTry 'kc.eportal --help' for more information.\n",
+      stderr: "kc.eportal: unknown command 'frobnicate' (commands: key, feed, patchset, cve, deploy, db)\nTry 'kc.eportal --help' for more information.\n",
     });
   });
 

@@ -3,6 +3,7 @@
 import type { CliModule } from '../builder.js';
 import { addUserCommand } from './add-user.js';
 import { changePasswordCommand } from './change-password.js';
+import { cveCommand } from './cve.js';
 import { deleteUserCommand } from './delete-user.js';
 import { keyCreateCommand } from './key-create.js';
 import { keyDeleteCommand } from './key-delete.js';
@@ -34,6 +35,7 @@ export const commands: CliModule[] = [
   keyDeleteCommand,
   feedCommand,
   patchsetListCommand,
+  cveCommand,
   deployCommand,
   unrollCommand,
   syncCommand,
