@@ -7,6 +7,8 @@ import { AgentSim } from '../support/agent-sim.js';
 import { buildKey } from '../support/factories.js';
 import { agentFrom, startNginx, type TestNginx } from '../support/nginx.js';
 import { startTestPortal, type TestPortal } from '../support/portal.js';
+import { addUser } from '../../server/commands/users.js';
+import { collect, Gql, wsClient } from '../graphql/helpers.js';
 
 let portal: TestPortal;
 let nginx: TestNginx;
@@ -67,5 +69,19 @@ describe('behind the shipped nginx config', () => {
     const key = await buildKey(portal.app);
     const r = await direct.register(key.key);
     expect(await recordedIp(r.serverId!)).toBe('127.0.0.5');
+  });
+
+  it('carries console logins and GraphQL subscriptions (WebSocket upgrade) through /graphql', async () => {
+    await addUser(portal.app.db.prisma, 'nginx-admin', 'a long enough password');
+    const base = `http://127.0.0.1:${nginx.httpPort}`;
+    const admin = await new Gql(base).login('nginx-admin', 'a long enough password');
+    expect(admin.cookie).toMatch(/^eportal_session=/);
+    const client = wsClient(base, { cookie: admin.cookie! });
+    try {
+      const values = await collect<{ statsUpdated: { totalServers: number } }>(client, 'subscription { statsUpdated { totalServers } }', (v) => v.length >= 1);
+      expect(values[0]!.statsUpdated.totalServers).toBeGreaterThan(0);
+    } finally {
+      await client.dispose();
+    }
   });
 });
