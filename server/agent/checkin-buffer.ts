@@ -12,14 +12,13 @@ export interface CheckinStats {
   malformed: number;
   flushErrors: number;
   busyRetries: number;
-  pending: number;
 }
 
 /** Buffers check-in writes and flushes them in batches. */
 export class CheckinBuffer {
   private pending = new Map<number, CheckinRecord>();
   private timer: NodeJS.Timeout | null = null;
-  readonly stats: CheckinStats = { accepted: 0, flushed: 0, malformed: 0, flushErrors: 0, busyRetries: 0, pending: 0 };
+  readonly stats: CheckinStats = { accepted: 0, flushed: 0, malformed: 0, flushErrors: 0, busyRetries: 0 };
 
   constructor(
     private readonly store: AgentStore,

@@ -131,8 +131,6 @@ async function listedInFixups(levelDir: string, file: string): Promise<boolean> 
   return names.has(file.endsWith('.sig') ? file.slice(0, -4) : file);
 }
 
-const MAX_FIELD = 255;
-
 /** Whether a check-in would change any stored column besides the time and uptime (null = "keep"). */
 export function checkinChanges(r: CheckinRecord, was: ServerSnapshot): boolean {
   if (r.ip !== was.ip || r.kernelId !== was.kernelId) return true;
@@ -151,26 +149,26 @@ function recordCheckin(deps: AgentDeps, server: AgentServer, khash: string, quer
     changed: false,
   };
   // A bad payload still counts as a check-in (time, IP and kernel come from the request itself).
+  // parseCheckin has already bounded and cleaned every string field.
   const parsed = query ? parseCheckin(query) : null;
   let record = base;
   if (parsed && !parsed.ok) deps.checkins.countMalformed();
   if (parsed?.ok) {
     const f = parsed.fields;
-    const s = (v: string | null | undefined) => (v === null || v === undefined ? null : v.slice(0, MAX_FIELD));
     record = {
       ...base,
-      hostname: s(f.node),
-      effectiveKernel: s(f.euname),
-      release: s(f.release),
-      machine: s(f.machine),
-      distro: s(f.distro),
-      distroVersion: s(f.distroVersion),
-      agentVersion: s(f.kcareVersion),
+      hostname: f.node,
+      effectiveKernel: f.euname,
+      release: f.release,
+      machine: f.machine,
+      distro: f.distro,
+      distroVersion: f.distroVersion,
+      agentVersion: f.kcareVersion,
       hasPayload: true,
       patchLevel: f.patchLevel,
-      patchType: s(f.patchType),
+      patchType: f.patchType,
       uptime: f.uptime,
-      virt: s(f.virt),
+      virt: f.virt,
     };
   }
   // without a snapshot (not expected on this path) write everything
