@@ -117,7 +117,9 @@ export class FeedIndex {
       const d = dirs.get(row.patchsetId);
       if (!d) continue;
       const key = `${row.lib}/${row.buildId}`;
-      l.set(key, [...(l.get(key) ?? []), { patchsetId: row.patchsetId, storeDir: d.dir, path: row.path }]);
+      let list = l.get(key);
+      if (!list) l.set(key, (list = []));
+      list.push({ patchsetId: row.patchsetId, storeDir: d.dir, path: row.path });
     }
     this.kernels = k;
     this.libcare = l;
